@@ -1,0 +1,1 @@
+"""Readers: every corpus and raw comment page becomes ``Thread`` objects."""

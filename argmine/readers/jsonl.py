@@ -1,0 +1,50 @@
+"""argmine's own format: one thread per line, the JSON form of ``Thread``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from argmine.errors import CorpusFormatError, InvalidThreadError
+from argmine.io_utils import atomic_write
+from argmine.thread import Thread
+
+
+def read_jsonl(path: str | Path) -> Iterator[Thread]:
+    """Stream threads from a JSONL file; blank lines are allowed, nothing else is skipped.
+
+    Raises ``InvalidThreadError`` or ``CorpusFormatError`` with the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFormatError("no such file" if not path.exists() else "not a file", source=path)
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b"\x00" in raw:
+                raise CorpusFormatError("binary data (NUL byte), expected JSON text", source=path, line=number)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CorpusFormatError("not valid UTF-8", source=path, line=number) from None
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CorpusFormatError(f"malformed JSON: {error.msg} (column {error.colno})", source=path, line=number) from None
+            try:
+                yield Thread.from_dict(data)
+            except InvalidThreadError as error:
+                raise error.located(path, number) from None
+
+
+def write_jsonl(threads: Iterable[Thread], path: str | Path) -> int:
+    """Write threads atomically, one per line; returns how many were written."""
+    count = 0
+    with atomic_write(path) as handle:
+        for thread in threads:
+            handle.write(json.dumps(thread.to_dict(), ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
