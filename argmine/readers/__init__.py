@@ -1,1 +1,71 @@
-"""Readers: every corpus and raw comment page becomes ``Thread`` objects."""
+"""Readers: every corpus and raw comment page becomes ``Thread`` objects.
+
+``read_threads(format, path, ...)`` is the one door the CLI and the Hydra
+entry points use; each format's module can also be called directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from argmine.thread import Thread
+
+FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat")
+
+
+def read_threads(
+    format: str,
+    path: str | Path,
+    *,
+    split: str = "all",
+    seed: int | None = None,
+    unit: str = "paragraph",
+    post: str | None = None,
+) -> Iterator[Thread]:
+    """Threads from ``path`` read as ``format``.
+
+    ``split`` (train/dev/test/all) and ``seed`` apply to the corpora that define
+    splits; ``unit`` to AAE (essay or paragraph); ``post`` (the original post's
+    text) to a copied comment page. An option a format has no use for is an
+    error rather than silently ignored.
+    """
+    seeded: dict[str, Any] = {} if seed is None else {"seed": seed}
+    if format == "jsonl":
+        _reject(format, split=split != "all", seed=seed is not None, post=post is not None)
+        from argmine.readers.jsonl import read_jsonl
+
+        return read_jsonl(path)
+    if format == "cmv":
+        _reject(format, post=post is not None)
+        from argmine.readers.cmv import read_cmv
+
+        return read_cmv(path, split=split, **seeded)
+    if format == "aae":
+        _reject(format, post=post is not None)
+        from argmine.readers.aae import read_aae
+
+        return read_aae(path, unit=unit, split=split, **seeded)
+    if format == "rumoureval":
+        _reject(format, seed=seed is not None, post=post is not None)
+        from argmine.readers.rumoureval import read_rumoureval
+
+        return read_rumoureval(path, split=split)
+    if format == "text":
+        _reject(format, split=split != "all", seed=seed is not None)
+        from argmine.readers.text import read_text_page
+
+        return iter([read_text_page(path, post=post)])
+    if format == "brat":
+        _reject(format, post=post is not None)
+        from argmine.readers.brat import read_brat
+
+        return read_brat(path, split=split, **seeded)
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _reject(format: str, **given: bool) -> None:
+    unused = [name for name, present in given.items() if present]
+    if unused:
+        raise ValueError(f"format {format!r} takes no {', '.join(unused)} option")

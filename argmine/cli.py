@@ -1,0 +1,133 @@
+"""The ``argmine`` command.
+
+    argmine convert --format F SRC OUT      any supported input → our JSONL (or a brat folder)
+    argmine stats   --format F SRC [--json] counts of threads, components, relations, stances
+
+Bad input ends in one line on stderr that says what and where, and exit
+status 2; set ARGMINE_DEBUG=1 to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from argmine import __version__
+from argmine.errors import ArgmineError
+from argmine.readers import FORMATS, read_threads
+
+log = logging.getLogger("argmine")
+
+
+def post_argument(value: str | None) -> str | None:
+    """``--post``: the path of an existing file is read, anything else is the post's text.
+
+    A value that looks like a file name (one word ending in .txt/.md/.json) but
+    names no file is an error, so a typo never becomes the post.
+    """
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.is_file():
+        from argmine.io_utils import read_text
+
+        return read_text(path).strip()
+    if " " not in value and path.suffix.lower() in {".txt", ".md", ".json", ".text"}:
+        raise ArgmineError(f"--post {value}: no such file (give an existing file or the post's text)")
+    return value
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="input file or corpus folder")
+    parser.add_argument("--format", "-f", required=True, choices=FORMATS, help="how to read SOURCE")
+    parser.add_argument("--split", default="all", help="train, dev, test or all (corpora with splits)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the train/dev split (corpora with splits)")
+    parser.add_argument("--unit", default="paragraph", choices=("paragraph", "essay"), help="AAE unit")
+    parser.add_argument("--post", default=None, help="text format: the original post, as a file or a string")
+
+
+def _read(args: argparse.Namespace):
+    return read_threads(
+        args.format,
+        args.source,
+        split=args.split,
+        seed=args.seed,
+        unit=args.unit,
+        post=post_argument(args.post),
+    )
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from argmine.stats import thread_stats
+
+    threads = list(_read(args))
+    if args.to == "brat":
+        from argmine.readers.brat import write_brat
+
+        written = write_brat(threads, args.output)
+        where = f"{len(written)} files in {args.output}"
+    else:
+        from argmine.readers.jsonl import write_jsonl
+
+        write_jsonl(threads, args.output)
+        where = str(args.output)
+    stats = thread_stats(threads)
+    repaired = f", {stats['offsets_repaired']} offsets repaired" if stats["offsets_repaired"] else ""
+    print(
+        f"wrote {stats['threads']} threads ({stats['messages']} messages, "
+        f"{sum(stats['components'].values())} components, {sum(stats['relations'].values())} relations{repaired}) "
+        f"to {where}"
+    )
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from argmine.stats import format_stats, thread_stats
+
+    stats = thread_stats(_read(args))
+    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="argmine", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"argmine {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="read any supported input, write argmine JSONL or brat")
+    _add_input_arguments(convert)
+    convert.add_argument("output", type=Path, help="output .jsonl file (or folder with --to brat)")
+    convert.add_argument("--to", default="jsonl", choices=("jsonl", "brat"), help="output format")
+    convert.set_defaults(run=cmd_convert)
+
+    stats = commands.add_parser("stats", help="count threads, components, relations and stances")
+    _add_input_arguments(stats)
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(run=cmd_stats)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except (ArgmineError, ValueError, OSError) as error:
+        if os.environ.get("ARGMINE_DEBUG"):
+            raise
+        print(f"argmine {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"argmine {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

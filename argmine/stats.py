@@ -1,0 +1,69 @@
+"""Counts that describe a set of threads: what ``argmine stats`` prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from argmine.thread import Thread
+
+
+def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
+    """Threads, messages, components, relations and stances, counted by label."""
+    counts: Counter[str] = Counter()
+    components: Counter[str] = Counter()
+    relations: Counter[str] = Counter()
+    post_stances: Counter[str] = Counter()
+    comment_stances: Counter[str] = Counter()
+    component_stances: Counter[str] = Counter()
+    for thread in threads:
+        counts["threads"] += 1
+        counts["posts"] += 1
+        counts["comments"] += len(thread.comments)
+        counts["empty_posts"] += not thread.post.text
+        counts["characters"] += sum(len(m.text) for m in thread.messages())
+        counts["offsets_repaired"] += int(thread.meta.get("offsets_repaired", 0))
+        relations.update(r.label for r in thread.relations)
+        if thread.post.stance:
+            post_stances[thread.post.stance.label] += 1
+        comment_stances.update(c.stance.label for c in thread.comments if c.stance)
+        for _, component in thread.components():
+            components[component.label] += 1
+            if component.stance:
+                component_stances[component.stance.label] += 1
+    return {
+        **{key: counts[key] for key in ("threads", "posts", "comments", "empty_posts", "characters")},
+        "messages": counts["posts"] + counts["comments"],
+        "components": dict(sorted(components.items())),
+        "relations": dict(sorted(relations.items())),
+        "stances": {
+            "post": dict(sorted(post_stances.items())),
+            "comment": dict(sorted(comment_stances.items())),
+            "component": dict(sorted(component_stances.items())),
+        },
+        "offsets_repaired": counts["offsets_repaired"],
+    }
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """A short plain-text table of ``thread_stats``."""
+    lines = [
+        f"threads            {stats['threads']}",
+        f"messages           {stats['messages']}  (posts {stats['posts']}, comments {stats['comments']}, "
+        f"empty posts {stats['empty_posts']})",
+    ]
+
+    def block(title: str, counter: dict[str, int]) -> None:
+        total = sum(counter.values())
+        detail = ", ".join(f"{label} {n}" for label, n in counter.items()) or "-"
+        lines.append(f"{title:<19}{total}  ({detail})")
+
+    block("components", stats["components"])
+    block("relations", stats["relations"])
+    block("post stances", stats["stances"]["post"])
+    block("comment stances", stats["stances"]["comment"])
+    block("component stances", stats["stances"]["component"])
+    if stats["offsets_repaired"]:
+        lines.append(f"offsets repaired   {stats['offsets_repaired']}")
+    return "\n".join(lines)
