@@ -169,6 +169,7 @@ class staged_folder:
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        self.tmp.chmod(0o755)  # mkdtemp makes 0700 folders; a checkpoint is meant to be shared
         return self.tmp
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -2,6 +2,8 @@
 
     argmine convert --format F SRC OUT      any supported input → our JSONL (or a brat folder)
     argmine stats   --format F SRC [--json] counts of threads, components, relations, stances
+    argmine train    experiment=NAME data.path=DIR [key=value ...]   (Hydra)
+    argmine evaluate checkpoint=DIR data=NAME data.path=DIR data.split=dev   (Hydra)
 
 Bad input ends in one line on stderr that says what and where, and exit
 status 2; set ARGMINE_DEBUG=1 to see the traceback instead.
@@ -113,8 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HYDRA_COMMANDS = ("train", "evaluate")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # argmine never downloads: every model is local. Without this, transformers/peft may try the hub
+    # for a name and wait on a DNS failure before falling back to the local folder.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in HYDRA_COMMANDS:
+        return _run_hydra(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -127,6 +137,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"argmine {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_hydra(command: str, overrides: list[str]) -> int:
+    """``argmine train|evaluate key=value ...``: Hydra composes conf/ with the overrides."""
+    if overrides and overrides[0] in ("-h", "--help"):
+        print(f"usage: argmine {command} [experiment=NAME] [key=value ...] [-m for a sweep]\n"
+              f"Hydra overrides of conf/{command}.yaml; `argmine {command} --cfg job` prints the composed config.")
+        return 0
+    from argmine.experiment import main as experiment_main
+
+    try:
+        return experiment_main(command, overrides)
+    except (ArgmineError, ValueError, OSError) as error:
+        if os.environ.get("ARGMINE_DEBUG"):
+            raise
+        print(f"argmine {command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,225 @@
+"""Hydra entry points: ``argmine train`` and ``argmine evaluate``.
+
+Only this module knows Hydra. It maps the composed config (``conf/``) onto the
+plain typed functions of the library and writes the run folder:
+
+    runs/<name>/<time>/
+      .hydra/config.yaml   the resolved config (Hydra writes it)
+      train.log            the log
+      checkpoint/          the trained model (train)
+      state/               what a resumed run continues from (train)
+      metrics.json         the scores (written atomically)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from argmine.data import load_gold, model_labels
+from argmine.errors import ArgmineError
+from argmine.io_utils import write_json
+
+log = logging.getLogger(__name__)
+
+# conf/ beside the package (the editable install of the README); ARGMINE_CONF points elsewhere.
+CONF_DIR = Path(os.environ.get("ARGMINE_CONF", Path(__file__).resolve().parent.parent / "conf"))
+
+
+def _plain(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def _gold(data: DictConfig, split: str, path: str | None = None) -> list:
+    return load_gold(
+        data.format,
+        path or data.path,
+        split=split,
+        seed=data.get("seed"),
+        unit=data.get("unit"),
+        component_labels=_plain(data.get("component_labels")),
+        relation_polarity=_plain(data.get("relation_polarity")),
+        stance_map=_plain(data.get("stance_map")),
+        limit=data.get("limit"),
+    )
+
+
+def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
+    """Train the configured task on ``data.train_split``, select on ``data.dev_split``; return the metrics."""
+    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
+    train = _gold(data, data.train_split)
+    dev = _gold(data, data.dev_split, data.get("dev_path")) if data.get("dev_split") else None
+    state_dir = run_dir / "state"
+    if state_dir.exists() and not trainer.resume:
+        raise ValueError(f"{state_dir} exists: pass trainer.resume=true to continue that run, or use a new run folder")
+    info = {
+        "experiment": cfg.name,
+        "command": command,
+        "data": {"name": data.name, "path": str(data.path), "train": data.train_split, "dev": data.dev_split},
+    }
+    checkpoint = run_dir / "checkpoint"
+    if task.kind == "components":
+        from argmine.segmenter.train import train_segmenter
+
+        metrics = train_segmenter(
+            train,
+            dev,
+            labels=model_labels(data.component_labels),
+            output_dir=checkpoint,
+            encoder=model.encoder,
+            finetune=model.finetune,
+            epochs=trainer.epochs,
+            learning_rate=trainer.learning_rate,
+            batch_size=trainer.batch_size,
+            seed=trainer.seed,
+            max_length=model.max_length,
+            stride=model.stride,
+            lora_rank=model.lora_rank,
+            lora_alpha=model.lora_alpha,
+            lora_dropout=model.lora_dropout,
+            max_steps=trainer.max_steps,
+            max_tokens=trainer.max_tokens,
+            weight_decay=trainer.weight_decay,
+            warmup_ratio=trainer.warmup_ratio,
+            state_dir=state_dir,
+            threads=trainer.threads,
+            training_info=info,
+        )
+    elif task.kind == "stance":
+        from argmine.stance.inputs import stance_examples
+        from argmine.stance.train import train_stance
+
+        def examples(threads: list) -> list:
+            return stance_examples(threads, task.level, include_posts=task.include_posts)
+
+        transformer = model.classifier == "transformer"
+        metrics = train_stance(
+            examples(train),
+            examples(dev or []),
+            classifier=model.classifier,
+            labels=list(data.stance_labels),
+            output_dir=checkpoint,
+            encoder=model.encoder or "minilm",
+            finetune=model.finetune or "lora",
+            epochs=trainer.epochs,
+            lr=trainer.learning_rate if transformer else None,
+            batch_size=trainer.batch_size,
+            seed=trainer.seed,
+            max_steps=trainer.max_steps,
+            max_length=model.max_length or 256,
+            max_tokens=trainer.max_tokens,
+            class_weighting=task.class_weighting,
+            lora_r=model.lora_rank or 8,
+            lora_alpha=model.lora_alpha or 16,
+            lora_dropout=model.lora_dropout or 0.1,
+            post_reserve=task.post_reserve,
+            parent_reserve=task.parent_reserve,
+            state_dir=state_dir if transformer else None,
+            sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
+            cpu_threads=trainer.threads,
+            training_info=info,
+        )
+    else:
+        raise ValueError(f"task.kind must be components or stance, got {task.kind!r}")
+    metrics = {key: value for key, value in metrics.items() if key != "checkpoint"}
+    write_json(run_dir / "metrics.json", metrics)
+    shutil.rmtree(state_dir, ignore_errors=True)  # the run finished: nothing left to resume
+    return metrics
+
+
+def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Score ``cfg.checkpoint`` on ``data.split`` of the configured gold data; write metrics.json."""
+    from argmine.checkpoint import read_meta
+
+    checkpoint = Path(cfg.checkpoint)
+    meta = read_meta(checkpoint)
+    gold = _gold(cfg.data, cfg.data.split)
+    if not gold:
+        raise ValueError(f"{cfg.data.name} split {cfg.data.split!r} at {cfg.data.path} holds no thread")
+    metrics: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "data": cfg.data.name,
+        "split": cfg.data.split,
+        "threads": len(gold),
+    }
+    if meta.kind == "components":
+        from argmine.metrics.components import component_metrics
+        from argmine.segmenter.model import Segmenter
+
+        segmenter = Segmenter.from_pretrained(checkpoint)
+        gold_labels = {c.label for t in gold for _, c in t.components()}
+        unknown = sorted(gold_labels - set(segmenter.labels))
+        if unknown:
+            raise ValueError(
+                f"gold labels {unknown} are not among the checkpoint's {list(segmenter.labels)}: "
+                "check data.component_labels"
+            )
+        predicted = segmenter.predict_threads(gold, batch_size=cfg.batch_size)
+        metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
+    elif meta.kind in ("stance", "stance-sklearn"):
+        from argmine.metrics.stance import stance_metrics
+        from argmine.stance.predict import load_stance_classifier, predict_threads
+
+        classifier = load_stance_classifier(checkpoint)
+        predicted = predict_threads(
+            classifier, gold, level=cfg.stance_level, include_posts=cfg.include_posts, batch_size=cfg.batch_size
+        )
+        metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=cfg.include_posts))
+    else:
+        raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint yet")
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    width = max((len(k) for k in scalars), default=0)
+    return "\n".join(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
+                     for key, value in scalars.items())
+
+
+def main(command: str, overrides: Sequence[str]) -> int:
+    """Run ``train`` or ``evaluate`` with Hydra overrides (``-m`` for sweeps)."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    failures: list[BaseException] = []
+
+    def job(cfg: DictConfig) -> None:
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        try:
+            if command == "train":
+                metrics = run_train(cfg, run_dir, command=" ".join(["argmine", command, *overrides]))
+            else:
+                metrics = run_evaluate(cfg, run_dir)
+        except (ArgmineError, ValueError, OSError) as error:
+            # Hydra would print its own traceback; hand bad input back to the CLI's one-line report.
+            log.error("%s", error)
+            failures.append(error)
+            return
+        print(_summary(metrics))
+        print(f"run folder: {run_dir}")
+
+    entry = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=command)(job)
+    saved = sys.argv
+    # hydra.job.name names the log file: train.log / evaluate.log
+    sys.argv = [f"argmine {command}", f"hydra.job.name={command}", *overrides]
+    try:
+        entry()
+    finally:
+        sys.argv = saved
+    if failures:
+        raise failures[0]
+    return 0
+
+
+def load_metrics(run_dir: str | Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))

@@ -1,0 +1,149 @@
+"""Stance scores: gold threads against predicted ones, per comment, per component, per message.
+
+Pure functions over ``Thread`` objects, no model involved. For each level the
+keys are ``stance/<level>/...``:
+
+    n, accuracy, macro_f1            macro-F1 is the mean of the per-label F1 over *all* given labels
+    <label>/precision|recall|f1|support
+    confusion                        {"labels": [...], "matrix": rows = gold, columns = predicted}
+
+A precision or recall with nothing to divide by is 0 (as scikit-learn's
+``zero_division=0``), so a label never predicted scores F1 0 and pulls the
+macro average down rather than dropping out of it.
+
+Levels:
+
+* ``comments``: every reply comment with a gold stance, matched by id;
+* ``messages`` (``include_posts=True``): the same plus each post with a gold
+  stance. This is RumourEval's official task-A score: macro-F1 over the four
+  classes over every post in the key, source posts included;
+* ``components``: every reply component with a gold stance, matched to the
+  predicted component with the same holder and span. A gold component the
+  prediction lacks (a segmentation miss) counts as wrong for its gold label
+  and is reported in ``missing``, not in the confusion matrix; predicted
+  components that are not gold are ignored here (the segmenter's metrics count them).
+
+A level is scored only when the gold threads have stances there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from argmine.thread import Post, Thread
+
+
+def label_metrics(
+    gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str], prefix: str
+) -> dict[str, Any]:
+    """Accuracy, per-label and macro scores, confusion, for aligned label lists.
+
+    ``predicted[i]`` may be ``None`` (no prediction for that item): wrong for
+    its gold label, counted in ``<prefix>/missing``.
+    """
+    labels = list(labels)
+    if len(set(labels)) != len(labels) or not labels:
+        raise ValueError(f"labels must be a non-empty list without repeats, got {labels}")
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    index = {label: i for i, label in enumerate(labels)}
+    for name, values in (("gold", gold), ("predicted", predicted)):
+        unknown = sorted({v for v in values if v is not None and v not in index})
+        if unknown:
+            raise ValueError(f"{prefix}: {name} labels {unknown} are not among the labels {labels}")
+    matrix = [[0] * len(labels) for _ in labels]
+    missing = 0
+    for g, p in zip(gold, predicted):
+        if p is None:
+            missing += 1
+        else:
+            matrix[index[g]][index[p]] += 1
+    n = len(gold)
+    out: dict[str, Any] = {f"{prefix}/n": n}
+    f1s = []
+    for i, label in enumerate(labels):
+        tp = matrix[i][i]
+        predicted_as = sum(row[i] for row in matrix)
+        support = sum(1 for g in gold if g == label)  # includes items with no prediction
+        precision = tp / predicted_as if predicted_as else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1s.append(f1)
+        out[f"{prefix}/{label}/precision"] = precision
+        out[f"{prefix}/{label}/recall"] = recall
+        out[f"{prefix}/{label}/f1"] = f1
+        out[f"{prefix}/{label}/support"] = support
+    out[f"{prefix}/accuracy"] = sum(matrix[i][i] for i in range(len(labels))) / n if n else 0.0
+    out[f"{prefix}/macro_f1"] = sum(f1s) / len(f1s)
+    out[f"{prefix}/missing"] = missing
+    out[f"{prefix}/confusion"] = {"labels": labels, "matrix": matrix}
+    return out
+
+
+def _index_threads(threads: Iterable[Thread], what: str) -> dict[str, Thread]:
+    out: dict[str, Thread] = {}
+    for thread in threads:
+        if thread.id in out:
+            raise ValueError(f"{what} threads hold thread id {thread.id!r} twice")
+        out[thread.id] = thread
+    return out
+
+
+def _predicted_label(pred: Post, thread_id: str, where: str) -> str:
+    if pred.stance is None:
+        raise ValueError(f"thread {thread_id!r}: predicted {where} {pred.id!r} has no stance")
+    return pred.stance.label
+
+
+def stance_metrics(
+    gold_threads: Iterable[Thread],
+    pred_threads: Iterable[Thread],
+    labels: Sequence[str],
+    *,
+    include_posts: bool = False,
+) -> dict[str, Any]:
+    """Score predicted stances against gold ones (see the module docstring for the keys and rules).
+
+    Threads are matched by id, comments by id; every gold thread and labelled
+    comment must have its prediction (a ``ValueError`` names the first one
+    missing), since the classifier reads the gold comments.
+    """
+    gold_by_id = _index_threads(gold_threads, "gold")
+    pred_by_id = _index_threads(pred_threads, "predicted")
+    levels: dict[str, tuple[list[str], list[str | None]]] = {
+        "comments": ([], []),
+        "messages": ([], []),
+        "components": ([], []),
+    }
+    for thread_id, gold in gold_by_id.items():
+        pred = pred_by_id.get(thread_id)
+        if pred is None:
+            raise ValueError(f"gold thread {thread_id!r} has no predicted thread")
+        pred_comments = {c.id: c for c in pred.comments}
+        if include_posts and gold.post.stance is not None:
+            levels["messages"][0].append(gold.post.stance.label)
+            levels["messages"][1].append(_predicted_label(pred.post, thread_id, "post"))
+        for comment in gold.comments:
+            if comment.stance is not None:
+                if comment.id not in pred_comments:
+                    raise ValueError(f"thread {thread_id!r}: gold comment {comment.id!r} is not in the prediction")
+                label = _predicted_label(pred_comments[comment.id], thread_id, "comment")
+                for level in ("comments", "messages") if include_posts else ("comments",):
+                    levels[level][0].append(comment.stance.label)
+                    levels[level][1].append(label)
+            labelled = [c for c in comment.components if c.stance is not None]
+            if labelled:
+                holder = pred_comments.get(comment.id)
+                spans = {c.span: c for c in holder.components} if holder is not None else {}
+                for component in labelled:
+                    match = spans.get(component.span)
+                    levels["components"][0].append(component.stance.label)  # type: ignore[union-attr]
+                    levels["components"][1].append(match.stance.label if match and match.stance else None)
+    out: dict[str, Any] = {}
+    for level, (gold_labels, predicted) in levels.items():
+        if gold_labels:
+            out.update(label_metrics(gold_labels, predicted, labels, f"stance/{level}"))
+    if not out:
+        raise ValueError("the gold threads carry no stance labels to score")
+    return out

@@ -1,0 +1,12 @@
+"""Stance toward the original post: support / attack / none (or a corpus's own labels).
+
+    gold.py         gold labels from what corpora annotate (CMV relations, RumourEval keys), by label maps
+    inputs.py       thread → StanceExample(StanceInput(post, text, parent), label); long texts reduced by a fixed rule
+    transformer.py  TransformerStanceClassifier: a fine-tuned cross-encoder (LoRA or full)
+    baseline.py     SklearnStanceClassifier: TF-IDF + logistic regression, saved without pickles
+    train.py        train_stance(train_examples, dev_examples, classifier=..., ...) → dev metrics
+    predict.py      load_stance_classifier(folder), predict_threads(classifier, threads, level=...)
+
+Scores are in ``argmine.metrics.stance``. This package's ``__init__`` imports
+nothing heavy: import the module you need.
+"""

@@ -1,0 +1,480 @@
+"""The training loop every argmine transformer model shares.
+
+    lengths (one per example) ──► length_bucketed_batches ──► collate(indices) ──► model ──► loss
+                                                                                    │
+    after each epoch: evaluate() on dev ──► keep the best epoch by one metric ◄─────┘
+                      state_dir/ ◄── trainable weights, optimizer, scheduler, RNG: a resumable run
+
+A model plugs in with its own ``collate`` (indices → a dict of tensors for
+``model(**batch)``) and ``evaluate`` (→ a dict of dev metrics); the loop knows
+nothing about tokens, labels or spans. We use this plain loop rather than the
+transformers ``Trainer``: on a 2-core CPU what matters is no padding waste
+(length-bucketed batches, sized by examples or by tokens), and that a resumable
+state holds only the *trainable* parameters (a LoRA run's state is a few MB),
+written as safetensors + JSON, never pickles.
+
+The run folder (``state_dir``) holds, after each finished epoch:
+
+    state.json              epoch, step, best epoch, history, settings, Python/NumPy RNG
+    last.safetensors        the trainable parameters after that epoch
+    best.safetensors        the trainable parameters of the best epoch so far
+    optimizer.safetensors   optimizer moments + torch RNG (its param groups are in state.json)
+
+Calling ``fit`` again with the same ``state_dir`` and settings continues after
+the last finished epoch with the same batch order it would have had.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from argmine.io_utils import write_json
+
+log = logging.getLogger(__name__)
+
+Batch = Mapping[str, torch.Tensor]
+
+
+# -- set-up -----------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch: the one seeding function of the project."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (respects affinity and containers' cpusets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def use_cpu_threads(n: int | None = None) -> int:
+    """Let torch use ``n`` intra-op threads (default: every core we may run on); returns ``n``.
+
+    More threads than cores only adds contention on a small CPU.
+    """
+    if n is None:
+        n = available_cores()
+    if n < 1:
+        raise ValueError(f"thread count must be at least 1, got {n}")
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # can only be set before the first parallel op; harmless afterwards
+        pass
+    return n
+
+
+def length_bucketed_batches(
+    lengths: Sequence[int],
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    max_tokens: int | None = None,
+    chunk_batches: int = 50,
+) -> list[list[int]]:
+    """Group example indices into batches of similar length, so little padding is computed.
+
+    With ``shuffle``, the indices are shuffled (by ``seed``), cut into chunks of
+    ``chunk_batches`` batches, each chunk sorted by length and cut into batches,
+    and the batches shuffled: random but nearly padding-free. Without
+    ``shuffle`` (prediction), all examples are sorted by length, longest first.
+
+    A batch holds at most ``batch_size`` examples and, when ``max_tokens`` is
+    set, at most ``max_tokens`` padded tokens (examples × longest length); a
+    single example longer than ``max_tokens`` gets a batch of its own.
+    Every index appears exactly once.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+    if chunk_batches < 1:
+        raise ValueError(f"chunk_batches must be at least 1, got {chunk_batches}")
+    order = list(range(len(lengths)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(order)
+        chunk = batch_size * chunk_batches
+        chunks = [order[i : i + chunk] for i in range(0, len(order), chunk)]
+    else:
+        chunks = [order]
+    batches: list[list[int]] = []
+    for part in chunks:
+        part = sorted(part, key=lambda i: -lengths[i])  # stable: ties keep their (shuffled) order
+        batch: list[int] = []
+        longest = 0
+        for index in part:
+            size = max(longest, lengths[index])
+            too_many = len(batch) >= batch_size
+            too_long = max_tokens is not None and batch and (len(batch) + 1) * size > max_tokens
+            if batch and (too_many or too_long):
+                batches.append(batch)
+                batch, size = [], lengths[index]
+            batch.append(index)
+            longest = size
+        if batch:
+            batches.append(batch)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+# -- the loop ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What the loop needs besides the model and data; all of it is saved with a resumable run."""
+
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    seed: int = 0
+    max_tokens: int | None = None  # also cap a batch's padded tokens (long windows → smaller batches)
+    weight_decay: float = 0.01  # not applied to biases and LayerNorm weights
+    warmup_ratio: float = 0.1  # linear warm-up over this share of the steps, then linear decay to 0
+    max_grad_norm: float = 1.0
+    max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
+    select_metric: str | None = None  # dev metric to maximise when picking the best epoch; None: last epoch
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1 or None, got {self.max_steps}")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int  # 1-based
+    steps: int  # optimizer steps in this epoch
+    train_loss: float  # mean over this epoch's batches
+    tokens: int  # real (unpadded) tokens seen, from ``lengths``
+    seconds: float  # training time, evaluation excluded
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    best_epoch: int
+    best_metrics: dict[str, float]
+    history: tuple[EpochRecord, ...]
+    steps: int  # optimizer steps in all
+
+    @property
+    def tokens_per_second(self) -> float:
+        tokens = sum(r.tokens for r in self.history)
+        seconds = sum(r.seconds for r in self.history)
+        return tokens / seconds if seconds > 0 else 0.0
+
+
+def default_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
+    """``model(**batch).loss``: what a Hugging Face model returns when the batch has ``labels``."""
+    return model(**batch).loss
+
+
+def fit(
+    model: nn.Module,
+    *,
+    lengths: Sequence[int],
+    collate: Callable[[list[int]], Batch],
+    settings: TrainSettings,
+    evaluate: Callable[[], Mapping[str, float]] | None = None,
+    state_dir: str | Path | None = None,
+    compute_loss: Callable[[nn.Module, Batch], torch.Tensor] = default_loss,
+    progress: bool = True,
+) -> TrainResult:
+    """Train the parameters of ``model`` that require grad; leave it holding the best epoch's weights.
+
+    ``lengths[i]`` is the token length of example ``i`` (for bucketing and
+    throughput); ``collate(indices)`` builds its batch. ``evaluate()`` is called
+    after each epoch with the model in eval mode and returns dev metrics;
+    ``settings.select_metric`` among them picks the best epoch (higher is
+    better; ties keep the earlier epoch). Without ``evaluate`` or
+    ``select_metric`` the last epoch is kept. With ``state_dir`` the run can be
+    resumed (see the module docstring); a finished run found there is not
+    trained again, its best weights are just loaded.
+    """
+    if len(lengths) == 0:
+        raise ValueError("no training examples")
+    if settings.select_metric is not None and evaluate is None:
+        raise ValueError(f"select_metric {settings.select_metric!r} needs an evaluate function")
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    if not trainable:
+        raise ValueError("the model has no trainable parameters")
+    device = next(iter(trainable.values())).device
+
+    plan = [
+        length_bucketed_batches(
+            lengths, settings.batch_size, shuffle=True, seed=settings.seed + epoch, max_tokens=settings.max_tokens
+        )
+        for epoch in range(settings.epochs)
+    ]
+    total_steps = sum(len(batches) for batches in plan)
+    if settings.max_steps is not None:
+        total_steps = min(total_steps, settings.max_steps)
+    optimizer = _make_optimizer(trainable, settings)
+    scheduler = _make_scheduler(optimizer, total_steps, settings.warmup_ratio)
+
+    store = _RunState(Path(state_dir), settings) if state_dir is not None else None
+    start_epoch, step, history, best_epoch = 0, 0, [], 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    if store is not None and store.exists():
+        start_epoch, step, history, best_epoch = store.load(model, trainable, optimizer, scheduler)
+        log.info("resuming %s after epoch %d (step %d)", store.folder, start_epoch, step)
+    best_value = _metric_of(history[best_epoch - 1], settings) if best_epoch else -math.inf
+    log.info(
+        "training %d trainable parameters: %d examples, %d epochs, %d steps",
+        sum(p.numel() for p in trainable.values()),
+        len(lengths),
+        settings.epochs,
+        total_steps,
+    )
+
+    for epoch in range(start_epoch, settings.epochs):
+        if step >= total_steps:
+            break
+        model.train()
+        began, losses, tokens, epoch_steps = time.perf_counter(), [], 0, 0
+        bar = tqdm(plan[epoch], desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        for indices in bar:
+            batch = {k: v.to(device) for k, v in collate(indices).items()}
+            loss = compute_loss(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1})")
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(trainable.values()), settings.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            epoch_steps += 1
+            losses.append(loss.item())
+            tokens += sum(lengths[i] for i in indices)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if step >= total_steps:
+                break
+        bar.close()
+        seconds = time.perf_counter() - began
+
+        metrics: dict[str, float] = {}
+        if evaluate is not None:
+            model.eval()
+            metrics = {k: float(v) for k, v in evaluate().items()}
+            model.train()
+        record = EpochRecord(epoch + 1, epoch_steps, float(np.mean(losses)), tokens, seconds, metrics)
+        history.append(record)
+        value = _metric_of(record, settings)
+        if value > best_value or best_epoch == 0:
+            best_value, best_epoch = value, epoch + 1
+            best_weights = {k: p.detach().clone() for k, p in trainable.items()} if store is None else None
+        shown = settings.select_metric
+        log.info(
+            "epoch %d/%d: loss %.4f, %.0f tokens/s%s%s",
+            epoch + 1,
+            settings.epochs,
+            record.train_loss,
+            record.tokens_per_second,
+            f", dev {shown} {metrics[shown]:.4f}" if shown else "",
+            " (best)" if best_epoch == epoch + 1 and shown else "",
+        )
+        if store is not None:
+            store.save(epoch + 1, step, history, best_epoch, trainable, optimizer, scheduler)
+
+    model.eval()
+    if store is not None and best_epoch:
+        _load_trainable(trainable, store.folder / "best.safetensors")
+    elif best_weights is not None:
+        with torch.no_grad():
+            for name, p in trainable.items():
+                p.copy_(best_weights[name])
+    best_metrics = dict(history[best_epoch - 1].metrics) if best_epoch else {}
+    return TrainResult(best_epoch, best_metrics, tuple(history), step)
+
+
+def _metric_of(record: EpochRecord, settings: TrainSettings) -> float:
+    if settings.select_metric is None:
+        return float(record.epoch)  # later is better: keeps the last epoch
+    if settings.select_metric not in record.metrics:
+        known = ", ".join(sorted(record.metrics)) or "none"
+        raise KeyError(f"select_metric {settings.select_metric!r} is not among the dev metrics ({known})")
+    value = record.metrics[settings.select_metric]
+    return -math.inf if math.isnan(value) else value
+
+
+def _make_optimizer(trainable: dict[str, nn.Parameter], settings: TrainSettings) -> torch.optim.Optimizer:
+    # Biases and LayerNorm weights (1-d) are not decayed, as is usual for transformers.
+    decay = [p for p in trainable.values() if p.ndim >= 2]
+    no_decay = [p for p in trainable.values() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=settings.learning_rate)
+
+
+def _make_scheduler(
+    optimizer: torch.optim.Optimizer, total: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = int(total * warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _load_trainable(trainable: dict[str, nn.Parameter], path: Path) -> None:
+    saved = load_file(str(path))
+    if set(saved) != set(trainable):
+        raise ValueError(f"{path}: holds other parameters than the model trains (a different model or settings?)")
+    with torch.no_grad():
+        for name, p in trainable.items():
+            p.copy_(saved[name])
+
+
+class _RunState:
+    """The resumable state of one run, in safetensors + JSON (no pickles)."""
+
+    def __init__(self, folder: Path, settings: TrainSettings) -> None:
+        self.folder = folder
+        self.settings = settings
+
+    def exists(self) -> bool:
+        return (self.folder / "state.json").is_file()
+
+    def save(
+        self,
+        epoch: int,
+        step: int,
+        history: list[EpochRecord],
+        best_epoch: int,
+        trainable: dict[str, nn.Parameter],
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LambdaLR,
+    ) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        weights = {k: p.detach().contiguous() for k, p in trainable.items()}
+        _save_atomic(weights, self.folder / "last.safetensors")
+        if best_epoch == epoch:
+            _save_atomic(weights, self.folder / "best.safetensors")
+        tensors, opt_json = _split_optimizer_state(optimizer.state_dict())
+        tensors["__torch_rng__"] = torch.get_rng_state()
+        _save_atomic(tensors, self.folder / "optimizer.safetensors")
+        np_state = np.random.get_state()
+        py_state = random.getstate()
+        write_json(
+            self.folder / "state.json",
+            {
+                "epoch": epoch,
+                "step": step,
+                "best_epoch": best_epoch,
+                "history": [asdict(r) for r in history],
+                "settings": asdict(self.settings),
+                "optimizer": opt_json,
+                "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+                "python_rng": [py_state[0], list(py_state[1]), py_state[2]],
+                "numpy_rng": [np_state[0], np_state[1].tolist(), *map(_plain, np_state[2:])],
+            },
+        )
+
+    def load(
+        self,
+        model: nn.Module,
+        trainable: dict[str, nn.Parameter],
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LambdaLR,
+    ) -> tuple[int, int, list[EpochRecord], int]:
+        path = self.folder / "state.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: unreadable run state ({error}); delete the folder to start afresh") from None
+        saved = data.get("settings")
+        if saved != asdict(self.settings):
+            changed = sorted(k for k in asdict(self.settings) if (saved or {}).get(k) != getattr(self.settings, k))
+            raise ValueError(
+                f"{path}: this run was started with other settings ({', '.join(changed)} differ); "
+                "resume with the same settings or use a fresh run folder"
+            )
+        _load_trainable(trainable, self.folder / "last.safetensors")
+        tensors = load_file(str(self.folder / "optimizer.safetensors"))
+        torch.set_rng_state(tensors.pop("__torch_rng__"))
+        optimizer.load_state_dict(_join_optimizer_state(tensors, data["optimizer"]))
+        scheduler.load_state_dict({**data["scheduler"], "lr_lambdas": [None] * len(optimizer.param_groups)})
+        version, internal, gauss = data["python_rng"]
+        random.setstate((version, tuple(internal), gauss))
+        name, keys, *rest = data["numpy_rng"]
+        np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
+        history = [EpochRecord(**r) for r in data["history"]]
+        return int(data["epoch"]), int(data["step"]), history, int(data["best_epoch"])
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _save_atomic(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp))
+    os.replace(tmp, path)
+
+
+def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer ``state_dict`` as safetensors-able tensors + JSON-able rest."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, slots in state["state"].items():
+        for key, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{key}"] = value.detach().contiguous()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer_state(tensors: dict[str, torch.Tensor], data: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    for index, slots in data.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(slots)
+    groups = []
+    for group in data["param_groups"]:
+        group = dict(group)
+        if isinstance(group.get("betas"), list):
+            group["betas"] = tuple(group["betas"])
+        groups.append(group)
+    return {"state": state, "param_groups": groups}

@@ -1,0 +1,333 @@
+"""Stance classifiers on a tiny in-process encoder and an invented dataset: train, save, reload, predict."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from argmine.errors import CheckpointError
+from argmine.metrics.stance import stance_metrics
+from argmine.stance.baseline import SklearnStanceClassifier
+from argmine.stance.inputs import StanceExample, StanceInput, stance_examples
+from argmine.stance.predict import load_stance_classifier, predict_threads
+from argmine.stance.train import class_weights, train_stance
+from argmine.stance.transformer import TransformerStanceClassifier
+from argmine.thread import Comment, Post, Stance, Thread
+
+LABELS = ("support", "attack", "none")
+CUES = {
+    "support": ["yes", "agree", "exactly", "right"],
+    "attack": ["no", "disagree", "wrong", "false"],
+    "none": ["what", "when", "lol", "maybe"],
+}
+FILLER = ["the", "city", "rule", "park", "bus", "today", "is", "it", "we", "you", "this", "that"]
+POSTS = ["the city should close the park today .", "the bus rule is good for we .", "this rule is bad ."]
+
+
+def invented_examples(n: int, seed: int, weights: tuple[int, ...] = (2, 2, 5)) -> list[StanceExample]:
+    """Comments whose label shows in one cue word among filler; ``none`` dominates as in the real data."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = rng.choices(LABELS, weights)[0]
+        words = rng.sample(FILLER, 4) + [rng.choice(CUES[label])]
+        rng.shuffle(words)
+        parent = " ".join(rng.sample(FILLER, 3)) if rng.random() < 0.3 else None
+        out.append(
+            StanceExample(
+                "t", f"c{i}", "comment", StanceInput(rng.choice(POSTS), " ".join(words) + " .", parent), label
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT with a WordPiece vocabulary of the invented words, saved as an encoder folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    words = sorted({w for ws in CUES.values() for w in ws} | set(FILLER) | {"replying", "to", "|", ":", "…", "."})
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *letters, *(f"##{c}" for c in letters)]
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(dict.fromkeys(vocab))})
+    tokenizer.save_pretrained(str(folder))
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        initializer_range=0.2,  # wider than BERT's 0.02, so a random tiny encoder tells inputs apart
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(str(folder))
+    return folder
+
+
+def train_tiny(encoder: Path, out: Path, finetune: str, **kw: object) -> dict:
+    train, dev = invented_examples(80, seed=1), invented_examples(24, seed=2)
+    settings = {
+        "classifier": "transformer",
+        "labels": LABELS,
+        "encoder": str(encoder),
+        "finetune": finetune,
+        "output_dir": out,
+        "epochs": 4,
+        "lr": 1e-2 if finetune == "lora" else 2e-3,
+        "batch_size": 8,
+        "max_length": 48,
+        "post_reserve": 8,
+        "parent_reserve": 6,
+        "progress": False,
+    }
+    settings.update(kw)
+    return train_stance(train, dev, **settings)  # type: ignore[arg-type]
+
+
+def test_lora_train_save_reload_same_predictions(tiny_encoder: Path, tmp_path: Path) -> None:
+    metrics = train_tiny(tiny_encoder, tmp_path / "lora", "lora")
+    assert metrics["train/losses"][-1] < metrics["train/losses"][0]  # it learned something
+    assert 1 <= metrics["train/best_epoch"] <= 4
+    assert 0.0 <= metrics["stance/dev/macro_f1"] <= 1.0
+    folder = tmp_path / "lora"
+    names = {p.name for p in folder.iterdir()}
+    assert {"argmine.json", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md"} <= names
+    assert "model.safetensors" not in names  # the delta only, not the encoder
+    meta = json.loads((folder / "argmine.json").read_text())
+    assert meta["kind"] == "stance" and meta["labels"] == list(LABELS) and meta["finetune"] == "lora"
+    assert meta["training"]["best_epoch"] == metrics["train/best_epoch"]
+    assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_encoder)
+
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "adapter_model.safetensors"), "pt") as weights:
+        keys = list(weights.keys())
+    assert any("classifier" in k for k in keys) and any("pooler" in k for k in keys) and any("lora_" in k for k in keys)
+
+    dev = [e.input for e in invented_examples(24, seed=2)]
+    trained = TransformerStanceClassifier.from_pretrained(folder)  # reload
+    again = load_stance_classifier(folder)
+    assert isinstance(again, TransformerStanceClassifier)
+    first = trained.predict_proba(dev)
+    np.testing.assert_allclose(again.predict_proba(dev), first, atol=1e-6)
+    assert [s.label for s in trained.predict(dev)] == [LABELS[j] for j in first.argmax(axis=1)]
+    # order is kept whatever the length bucketing does
+    reversed_labels = [s.label for s in trained.predict(dev[::-1], batch_size=5)]
+    assert reversed_labels == [s.label for s in trained.predict(dev)][::-1]
+    assert trained.predict([]) == []
+    # a reloaded model saves again to an equivalent checkpoint
+    trained.save_pretrained(tmp_path / "resaved")
+    np.testing.assert_allclose(
+        TransformerStanceClassifier.from_pretrained(tmp_path / "resaved").predict_proba(dev), first, atol=1e-6
+    )
+
+
+def test_full_finetune_save_reload(tiny_encoder: Path, tmp_path: Path) -> None:
+    train_tiny(tiny_encoder, tmp_path / "full", "full", epochs=1, max_steps=3)
+    names = {p.name for p in (tmp_path / "full").iterdir()}
+    assert {"config.json", "model.safetensors", "argmine.json"} <= names and "adapter_config.json" not in names
+    model = TransformerStanceClassifier.from_pretrained(tmp_path / "full")
+    dev = [e.input for e in invented_examples(10, seed=3)]
+    np.testing.assert_allclose(
+        model.predict_proba(dev), TransformerStanceClassifier.from_pretrained(tmp_path / "full").predict_proba(dev)
+    )
+    assert model.meta.training["steps"] == 3
+
+
+def test_long_inputs_fit_max_length(tiny_encoder: Path) -> None:
+    model = TransformerStanceClassifier.create(
+        LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6
+    )
+    long = " ".join(["the city is it ."] * 60)
+    rows = model.tokenize([StanceInput(long, long, long), (long, "yes")])
+    assert max(len(r["input_ids"]) for r in rows) <= 48
+    first, second = model.encode_pairs([StanceInput(long, "yes agree .", long)])[0]
+    assert second == "yes agree ." and first.endswith("…")
+
+
+def test_create_rejects_bad_settings(tiny_encoder: Path) -> None:
+    with pytest.raises(ValueError, match="finetune"):
+        TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, finetune="adapters")
+    with pytest.raises(ValueError, match="max_length"):
+        TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, max_length=1000)
+    with pytest.raises(ValueError, match="two distinct"):
+        TransformerStanceClassifier.create(["support", "support"], encoder=tiny_encoder)
+
+
+@pytest.fixture()
+def lora_checkpoint(tiny_encoder: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "ckpt"
+    model = TransformerStanceClassifier.create(
+        LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6
+    )
+    model.save_pretrained(folder)
+    return folder
+
+
+def _edit_meta(folder: Path, **changes: object) -> None:
+    data = json.loads((folder / "argmine.json").read_text())
+    data.update(changes)
+    (folder / "argmine.json").write_text(json.dumps(data))
+
+
+def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> None:
+    TransformerStanceClassifier.from_pretrained(lora_checkpoint)  # the good one loads
+    cases = {}
+    for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version"):
+        cases[name] = tmp_path / name
+        shutil.copytree(lora_checkpoint, cases[name])
+    _edit_meta(cases["fingerprint"], base_sha256="0" * 64)
+    _edit_meta(cases["kind"], kind="stance-sklearn")
+    _edit_meta(cases["labels"], labels=["support", "attack"])
+    (cases["missing"] / "adapter_model.safetensors").unlink()
+    (cases["corrupt"] / "adapter_model.safetensors").write_bytes(b"not safetensors at all")
+    _edit_meta(cases["version"], argmine_version="9.0.0")
+    expected = {
+        "fingerprint": "sha256",
+        "kind": "expected 'stance'",
+        "labels": "LoRA adapter",
+        "missing": "adapter_model.safetensors",
+        "corrupt": "LoRA adapter",
+        "version": "9.0.0",
+    }
+    for name, folder in cases.items():
+        with pytest.raises(CheckpointError, match=expected[name]):
+            TransformerStanceClassifier.from_pretrained(folder)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        TransformerStanceClassifier.from_pretrained(tmp_path / "nowhere")
+
+
+def test_class_weights() -> None:
+    gold = ["none"] * 6 + ["support"] * 3 + ["attack"]
+    assert class_weights(gold, LABELS, "balanced") == pytest.approx([10 / 9, 10 / 3, 10 / 18])
+    assert class_weights(gold, LABELS, "sqrt") == pytest.approx([(10 / 9) ** 0.5, (10 / 3) ** 0.5, (10 / 18) ** 0.5])
+    assert class_weights(gold, LABELS, "none") == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="no training example"):
+        class_weights(["none"], LABELS, "balanced")
+    with pytest.raises(ValueError, match="class_weighting"):
+        class_weights(gold, LABELS, "inverse")
+
+
+def test_train_rejects_unknown_or_missing_labels(tmp_path: Path) -> None:
+    bad = [StanceExample("t", "c", "comment", StanceInput("p", "x"), "deny")]
+    with pytest.raises(ValueError, match="'deny'.*map it in the data config"):
+        train_stance(bad, [], classifier="sklearn", labels=LABELS, output_dir=tmp_path / "x")
+    unlabelled = [StanceExample("t", "c", "comment", StanceInput("p", "x"), None)]
+    with pytest.raises(ValueError, match="no gold label"):
+        train_stance(unlabelled, [], classifier="sklearn", labels=LABELS, output_dir=tmp_path / "x")
+    with pytest.raises(ValueError, match="classifier"):
+        train_stance(invented_examples(5, 0), [], classifier="svm", labels=LABELS, output_dir=tmp_path / "x")
+
+
+# -- the scikit-learn baseline ------------------------------------------------------
+
+
+def test_sklearn_train_save_reload_same_probabilities(tmp_path: Path) -> None:
+    train, dev = invented_examples(150, seed=1), invented_examples(60, seed=2)
+    metrics = train_stance(
+        train, dev, classifier="sklearn", labels=LABELS, output_dir=tmp_path / "sk", sklearn_c=(1.0, 10.0)
+    )
+    assert metrics["stance/dev/macro_f1"] > 0.8  # the cue words make this easy
+    folder = tmp_path / "sk"
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["README.md", "argmine.json", "features.json", "model.safetensors"]
+    for path in folder.iterdir():  # no pickle anywhere: pickles start with the PROTO opcode 0x80
+        assert not path.read_bytes().startswith(b"\x80")
+    meta = json.loads((folder / "argmine.json").read_text())
+    assert meta["kind"] == "stance-sklearn" and meta["settings"]["c"] in (1.0, 10.0)
+    assert set(meta["settings"]["dev_macro_f1_by_c"]) == {"1.0", "10.0"}
+
+    inputs = [e.input for e in dev] + [("a post", "yes agree")]
+    fitted = SklearnStanceClassifier.fit(
+        [e.input for e in train], [e.label for e in train], LABELS, c_values=(meta["settings"]["c"],)
+    )
+    reloaded = SklearnStanceClassifier.from_pretrained(folder)
+    assert isinstance(load_stance_classifier(folder), SklearnStanceClassifier)
+    assert np.array_equal(reloaded.predict_proba(inputs), fitted.predict_proba(inputs))
+    assert np.allclose(reloaded.predict_proba(inputs).sum(axis=1), 1.0)
+    assert [s.label for s in reloaded.predict(inputs, batch_size=7)] == [s.label for s in fitted.predict(inputs)]
+
+
+def test_sklearn_matches_scikit_learn_predict_proba() -> None:
+    """Our own arithmetic over the stored arrays equals LogisticRegression.predict_proba."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = invented_examples(90, seed=4)
+    model = SklearnStanceClassifier.fit([e.input for e in train], [e.label for e in train], LABELS)
+    x = model.features([e.input for e in train])
+    reference = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000, random_state=0)
+    reference.fit(x, [LABELS.index(e.label) for e in train])
+    np.testing.assert_allclose(model.predict_proba([e.input for e in train]), reference.predict_proba(x), atol=1e-4)
+
+
+def test_sklearn_two_labels(tmp_path: Path) -> None:
+    train = [e for e in invented_examples(120, seed=5) if e.label != "none"]
+    model = SklearnStanceClassifier.fit([e.input for e in train], [e.label for e in train], ("support", "attack"))
+    assert model.coef.shape[0] == 1
+    model.save_pretrained(tmp_path / "two")
+    again = SklearnStanceClassifier.from_pretrained(tmp_path / "two")
+    probe = [("p", "yes agree right"), ("p", "no wrong false")]
+    assert [s.label for s in again.predict(probe)] == ["support", "attack"]
+
+
+def test_sklearn_rejects_labels_without_examples() -> None:
+    train = [e for e in invented_examples(40, seed=5) if e.label != "none"]
+    with pytest.raises(ValueError, match=r"\['none'\] have no training example"):
+        SklearnStanceClassifier.fit([e.input for e in train], [e.label for e in train], LABELS)
+
+
+def test_bad_sklearn_checkpoints(tmp_path: Path) -> None:
+    train = invented_examples(60, seed=6)
+    good = tmp_path / "good"
+    SklearnStanceClassifier.fit([e.input for e in train], [e.label for e in train], LABELS).save_pretrained(good)
+    cases = {}
+    for name in ("missing", "shape", "json", "kind", "vocab"):
+        cases[name] = tmp_path / name
+        shutil.copytree(good, cases[name])
+    (cases["missing"] / "features.json").unlink()
+    _edit_meta(cases["shape"], labels=["support", "attack", "none", "query"])
+    (cases["json"] / "features.json").write_text("{not json")
+    _edit_meta(cases["kind"], kind="stance")
+    spec = json.loads((cases["vocab"] / "features.json").read_text())
+    spec["blocks"][0]["vocabulary"] = spec["blocks"][0]["vocabulary"][:-1]
+    (cases["vocab"] / "features.json").write_text(json.dumps(spec))
+    expected = {
+        "missing": "missing features.json",
+        "shape": "do not fit 4 labels",
+        "json": "not valid JSON",
+        "kind": "expected 'stance-sklearn'",
+        "vocab": r"blocks\[0\]: idf vector",
+    }
+    for name, folder in cases.items():
+        with pytest.raises(CheckpointError, match=expected[name]):
+            SklearnStanceClassifier.from_pretrained(folder)
+
+
+# -- on threads ---------------------------------------------------------------------
+
+
+def test_predict_threads_replaces_every_stance_and_scores(tmp_path: Path) -> None:
+    train = invented_examples(150, seed=1)
+    model = SklearnStanceClassifier.fit([e.input for e in train], [e.label for e in train], LABELS)
+    comments = [
+        Comment(id="a", author=None, text="yes i agree , exactly right .", reply_to="op", stance=Stance("support")),
+        Comment(id="b", author=None, text="no , that is wrong and false .", reply_to="op", stance=Stance("attack")),
+        Comment(id="c", author=None, text="lol what", reply_to="b", stance=Stance("none")),
+    ]
+    gold = Thread(id="t", post=Post(id="op", author=None, text=POSTS[0], stance=Stance("support")), comments=comments)
+    (pred,) = predict_threads(model, [gold], level="comment")
+    assert pred.post.stance is None  # gold stances never leak into the prediction
+    assert [c.stance.label for c in pred.comments] == ["support", "attack", "none"]
+    assert all(0 < c.stance.score <= 1 for c in pred.comments)
+    assert stance_metrics([gold], [pred], LABELS)["stance/comments/accuracy"] == 1.0
+    (with_post,) = predict_threads(model, [gold], level="comment", include_posts=True)
+    assert with_post.post.stance is not None
+    assert len(stance_examples([gold], "comment", include_posts=True)) == 4

@@ -1,0 +1,136 @@
+"""The shared training loop: bucketing, best-epoch selection, resuming, on a tiny torch model."""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from argmine.training import TrainSettings, fit, length_bucketed_batches, seed_everything, use_cpu_threads
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """A tiny model gains nothing from threads, and they spin-wait when other processes hold the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_length_bucketed_batches_sorted_and_complete():
+    lengths = [5, 1, 9, 3, 3, 7, 2]
+    assert length_bucketed_batches(lengths, 3, shuffle=False) == [[2, 5, 0], [3, 4, 6], [1]]
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 100) for _ in range(500)]
+    batches = length_bucketed_batches(lengths, 16, shuffle=True, seed=1)
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    assert all(len(b) <= 16 for b in batches)
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    naive = sum(16 * max(lengths[i] for i in range(s, min(s + 16, 500))) for s in range(0, 500, 16))
+    assert padded < 0.7 * naive  # much less padding than batches in input order
+    assert batches == length_bucketed_batches(lengths, 16, shuffle=True, seed=1)
+    assert batches != length_bucketed_batches(lengths, 16, shuffle=True, seed=2)
+
+
+def test_length_bucketed_batches_max_tokens():
+    lengths = [10, 10, 10, 4, 4, 4, 4, 30]
+    batches = length_bucketed_batches(lengths, 8, shuffle=False, max_tokens=20)
+    assert batches == [[7], [0, 1], [2, 3], [4, 5, 6]]  # the 30-token example alone; others ≤ 20 padded tokens
+    with pytest.raises(ValueError):
+        length_bucketed_batches(lengths, 0, shuffle=False)
+
+
+def test_use_cpu_threads():
+    assert use_cpu_threads(2) == 2 and torch.get_num_threads() == 2
+    assert use_cpu_threads() >= 1
+    with pytest.raises(ValueError):
+        use_cpu_threads(0)
+
+
+class Tiny(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(4)
+        self.drop = nn.Dropout(0.3)  # dropout draws from the RNG: resuming must restore it
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x, labels):
+        return SimpleNamespace(loss=nn.functional.cross_entropy(self.out(self.drop(self.norm(x))), labels))
+
+
+X = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+Y = (X[:, 0] > 0).long()
+
+
+class Crash(Exception):
+    pass
+
+
+def run(state_dir=None, crash_after=None, epochs=4, select="accuracy"):
+    seed_everything(0)
+    model = Tiny()
+    seen = []
+
+    def evaluate():
+        if crash_after is not None and len(seen) == crash_after:
+            raise Crash
+        with torch.no_grad():
+            accuracy = float((model.out(model.norm(X)).argmax(1) == Y).float().mean())
+        seen.append(accuracy)
+        return {"accuracy": accuracy, "minus_epoch": -len(seen)}
+
+    result = fit(
+        model,
+        lengths=[1] * 64,
+        collate=lambda ix: {"x": X[ix], "labels": Y[ix]},
+        settings=TrainSettings(epochs=epochs, learning_rate=0.05, batch_size=8, select_metric=select),
+        evaluate=evaluate,
+        state_dir=state_dir,
+        progress=False,
+    )
+    return result, model
+
+
+def test_fit_keeps_the_best_epoch():
+    result, model = run(select="minus_epoch")  # epoch 1 is "best" by construction
+    assert result.best_epoch == 1 and result.best_metrics["minus_epoch"] == -1
+    assert len(result.history) == 4 and result.steps == 32
+    seed_everything(0)
+    fresh = Tiny()
+    # after training, the model holds epoch 1's weights: not the initial ones, not the last ones
+    assert not torch.equal(fresh.out.weight, model.out.weight)
+    last, _ = run(select=None)
+    assert last.best_epoch == 4
+
+
+def test_fit_resumes_after_a_crash_with_identical_results(tmp_path):
+    straight, model_a = run()
+    with pytest.raises(Crash):
+        run(tmp_path / "state", crash_after=2)  # dies during epoch 3's evaluation
+    resumed, model_b = run(tmp_path / "state")
+    assert resumed.best_epoch == straight.best_epoch
+    assert [r.metrics["accuracy"] for r in resumed.history] == [r.metrics["accuracy"] for r in straight.history]
+    for a, b in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="other settings"):
+        run(tmp_path / "state", epochs=5)
+
+
+def test_fit_max_steps_and_errors():
+    seed_everything(0)
+    model = Tiny()
+    settings = TrainSettings(epochs=3, learning_rate=0.05, batch_size=8, max_steps=5)
+    result = fit(
+        model, lengths=[1] * 64, collate=lambda ix: {"x": X[ix], "labels": Y[ix]}, settings=settings, progress=False
+    )
+    assert result.steps == 5 and len(result.history) == 1
+    with pytest.raises(ValueError, match="no training examples"):
+        fit(model, lengths=[], collate=lambda ix: {}, settings=settings)
+    with pytest.raises(ValueError, match="evaluate"):
+        fit(model, lengths=[1], collate=lambda ix: {}, settings=TrainSettings(1, 0.1, 1, select_metric="f1"))
+    with pytest.raises(ValueError):
+        TrainSettings(epochs=0, learning_rate=0.1, batch_size=1)
