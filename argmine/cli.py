@@ -2,6 +2,8 @@
 
     argmine convert --format F SRC OUT      any supported input → our JSONL (or a brat folder)
     argmine stats   --format F SRC [--json] counts of threads, components, relations, stances
+    argmine report  RUN_DIR... [--results experiments/RESULTS.md]   tables over runs and seeds
+    argmine agree   A.jsonl B.jsonl         kappa and span F1 between two annotations
     argmine train    experiment=NAME data.path=DIR [key=value ...]   (Hydra)
     argmine evaluate checkpoint=DIR data=NAME data.path=DIR data.split=dev   (Hydra)
 
@@ -97,7 +99,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="argmine", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="argmine",
+        description="Claims, premises and their support or attack toward the original post, in comment threads.",
+        epilog="Hydra commands (overrides after the name): argmine train experiment=NAME data.path=DIR ...; "
+        "argmine evaluate checkpoint=DIR data=NAME data.path=DIR data.split=dev",
+    )
     parser.add_argument("--version", action="version", version=f"argmine {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -112,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(stats)
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(run=cmd_stats)
+
+    from argmine.agreement import add_agree_arguments, run_agree
+    from argmine.report import add_report_arguments, run_report
+
+    report = commands.add_parser("report", help="aggregate run folders (seed sweeps) into tables, plots, RESULTS.md")
+    add_report_arguments(report)
+    report.set_defaults(run=run_report)
+
+    agree = commands.add_parser("agree", help="agreement between two label sets of the same threads (kappa, span F1)")
+    add_agree_arguments(agree)
+    agree.set_defaults(run=run_agree)
     return parser
 
 

@@ -164,6 +164,7 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             )
         predicted = segmenter.predict_threads(gold, batch_size=cfg.batch_size)
         metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
+        kind, labels = "components", list(segmenter.labels)
     elif meta.kind in ("stance", "stance-sklearn"):
         from argmine.metrics.stance import stance_metrics
         from argmine.stance.predict import load_stance_classifier, predict_threads
@@ -173,8 +174,20 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             classifier, gold, level=cfg.stance_level, include_posts=cfg.include_posts, batch_size=cfg.batch_size
         )
         metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=cfg.include_posts))
+        kind, labels = "stance", list(classifier.labels)
     else:
         raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint yet")
+    if cfg.get("report", True):
+        from argmine.report import write_evaluation_report
+
+        # report.md, confusion_*.png, errors.html; the bootstrap intervals go into metrics.json as <key>/ci95.
+        metrics.update(
+            write_evaluation_report(
+                run_dir, gold, predicted, metrics, kind=kind, labels=labels, checkpoint=checkpoint,
+                data_name=cfg.data.name, split=cfg.data.split, bootstrap=cfg.get("bootstrap", 1000),
+                seed=cfg.get("bootstrap_seed", 0), include_posts=cfg.include_posts,
+            )
+        )
     write_json(run_dir / "metrics.json", metrics)
     return metrics
 
@@ -192,6 +205,7 @@ def main(command: str, overrides: Sequence[str]) -> int:
     from hydra.core.hydra_config import HydraConfig
 
     failures: list[BaseException] = []
+    parent = os.getpid()
 
     def job(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -203,6 +217,8 @@ def main(command: str, overrides: Sequence[str]) -> int:
         except (ArgmineError, ValueError, OSError) as error:
             # Hydra would print its own traceback; hand bad input back to the CLI's one-line report.
             log.error("%s", error)
+            if os.getpid() != parent:
+                raise  # a launcher's worker process (joblib, submitit): let the sweep see the failure
             failures.append(error)
             return
         print(_summary(metrics))
@@ -211,7 +227,10 @@ def main(command: str, overrides: Sequence[str]) -> int:
     entry = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=command)(job)
     saved = sys.argv
     # hydra.job.name names the log file: train.log / evaluate.log
-    sys.argv = [f"argmine {command}", f"hydra.job.name={command}", *overrides]
+    # Hydra's parser wants its flags (-m, --cfg job, ...) before the overrides.
+    flags = _flags_with_values(overrides)
+    rest = [o for o in overrides if o not in flags]
+    sys.argv = [f"argmine {command}", *flags, f"hydra.job.name={command}", *rest]
     try:
         entry()
     finally:
@@ -219,6 +238,17 @@ def main(command: str, overrides: Sequence[str]) -> int:
     if failures:
         raise failures[0]
     return 0
+
+
+def _flags_with_values(overrides: Sequence[str]) -> list[str]:
+    out = []
+    for i, item in enumerate(overrides):
+        if item.startswith("-") or (i and overrides[i - 1] in _VALUED_FLAGS):
+            out.append(item)
+    return out
+
+
+_VALUED_FLAGS = ("--cfg", "-c", "--package", "-p", "--info", "-i", "--config-name", "-cn", "--config-dir", "-cd")
 
 
 def load_metrics(run_dir: str | Path) -> dict[str, Any]:

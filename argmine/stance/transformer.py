@@ -7,7 +7,7 @@
 The model is the packaged encoder with a sequence-pair classification head,
 fine-tuned either with LoRA (peft; the checkpoint holds the adapters, the
 head and the pooler: the delta over the pinned encoder, ~1 MB for MiniLM) or
-in full. The class imbalance (``none``/``comment`` dominate) is answered at
+in full; building, saving and loading it is ``argmine.transformer``'s. The class imbalance (``none``/``comment`` dominate) is answered at
 training time by a class-weighted loss (see ``argmine.stance.train``); the
 classifier itself is a plain argmax.
 
@@ -19,7 +19,6 @@ kind ``stance``, the tokenizer files, a ``README.md`` card, and either
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
@@ -30,55 +29,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from argmine.checkpoint import (
-    CheckpointMeta,
-    encoder_fingerprint,
-    read_meta,
-    require_files,
-    resolve_encoder,
-    staged_folder,
-    verify_base_encoder,
-    write_meta,
-)
+from argmine.checkpoint import META_FILE, CheckpointMeta
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
 from argmine.thread import Stance
 from argmine.training import length_bucketed_batches
+from argmine.transformer import LoraSettings, build_model, load_transformer, read_transformer_meta, save_transformer
 
 log = logging.getLogger(__name__)
 
 KIND = "stance"
-FINETUNES = ("lora", "full")
 # LoRA on every linear layer of the encoder blocks; names are suffixes of BERT module names.
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 # Trained in full and saved with the adapters: the new head, and the pooler it reads.
 LORA_SAVED_MODULES = ("classifier", "pooler")
-
-
-def _load_tokenizer(folder: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    if not getattr(tokenizer, "is_fast", False):
-        raise CheckpointError(f"{folder}: needs a fast tokenizer (tokenizer.json)")
-    return tokenizer
-
-
-def _base_model(encoder: Path, labels: Sequence[str]) -> nn.Module:
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is expected here
-    try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            str(encoder),
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-        )
-    finally:
-        hf_logging.set_verbosity(verbosity)
 
 
 class TransformerStanceClassifier:
@@ -116,47 +80,22 @@ class TransformerStanceClassifier:
         lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
     ) -> TransformerStanceClassifier:
         """A new, untrained classifier over ``labels`` on the base ``encoder`` (a name or a folder)."""
+        from transformers import AutoModelForSequenceClassification
+
         labels = tuple(labels)
         if len(labels) < 2 or len(set(labels)) != len(labels):
             raise ValueError(f"labels must be at least two distinct strings, got {list(labels)}")
-        if finetune not in FINETUNES:
-            raise ValueError(f"finetune must be one of {', '.join(FINETUNES)}, got {finetune!r}")
-        folder = resolve_encoder(encoder)
-        tokenizer = _load_tokenizer(folder)
-        model = _base_model(folder, labels)
-        positions = getattr(model.config, "max_position_embeddings", max_length)
-        if not 16 <= max_length <= positions:
-            raise ValueError(f"max_length must be between 16 and the encoder's {positions} positions, got {max_length}")
-        settings: dict[str, Any] = {
-            "max_length": max_length,
-            "post_reserve": post_reserve,
-            "parent_reserve": parent_reserve,
-        }
-        if finetune == "lora":
-            from peft import LoraConfig, TaskType, get_peft_model
-
-            config = LoraConfig(
-                task_type=TaskType.SEQ_CLS,
-                r=lora_r,
-                lora_alpha=lora_alpha,
-                lora_dropout=lora_dropout,
-                target_modules=list(lora_targets),
-                modules_to_save=list(LORA_SAVED_MODULES),
-            )
-            model = get_peft_model(model, config)
-            settings["lora"] = {
-                "r": lora_r,
-                "alpha": lora_alpha,
-                "dropout": lora_dropout,
-                "targets": list(lora_targets),
-            }
-        meta = CheckpointMeta(
+        model, tokenizer, meta = build_model(
+            AutoModelForSequenceClassification,
+            encoder,
             kind=KIND,
             labels=labels,
-            base_encoder=str(encoder),
-            base_sha256=encoder_fingerprint(folder),
+            id2label=labels,
+            settings={"max_length": max_length, "post_reserve": post_reserve, "parent_reserve": parent_reserve},
+            min_length=16,
             finetune=finetune,
-            settings=settings,
+            lora=LoraSettings(lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES),
+            task_type="SEQ_CLS",
         )
         classifier = cls(model, tokenizer, meta)
         if classifier.budget < post_reserve + parent_reserve + 24:
@@ -169,47 +108,20 @@ class TransformerStanceClassifier:
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> TransformerStanceClassifier:
         """Load a checkpoint written by ``save_pretrained``; a bad folder raises ``CheckpointError``."""
-        folder = Path(folder)
-        meta = read_meta(folder, kind=KIND)
-        if meta.finetune not in FINETUNES:
-            raise CheckpointError(
-                f"{folder / 'argmine.json'}: finetune must be one of {FINETUNES}, got {meta.finetune!r}"
-            )
-        if not isinstance(meta.settings.get("max_length"), int):
-            raise CheckpointError(f"{folder / 'argmine.json'}: settings.max_length must be an integer")
-        require_files(folder, ["tokenizer.json", "tokenizer_config.json"])
-        tokenizer = _load_tokenizer(folder)
-        if meta.finetune == "lora":
-            require_files(folder, ["adapter_config.json", "adapter_model.safetensors"])
-            encoder = verify_base_encoder(meta, folder)
-            from peft import PeftModel
-            from safetensors import SafetensorError
+        from transformers import AutoModelForSequenceClassification
 
-            base = _base_model(encoder, meta.labels)
-            try:
-                model = PeftModel.from_pretrained(base, str(folder))
-            except (RuntimeError, ValueError, OSError, KeyError, SafetensorError) as error:
-                raise CheckpointError(f"{folder}: cannot load the LoRA adapter ({_first_line(error)})") from None
-        else:
-            require_files(folder, ["config.json", "model.safetensors"])
-            model = _load_full(folder, meta.labels)
+        folder = Path(folder)
+        meta = read_transformer_meta(folder, KIND)
+        if not isinstance(meta.settings.get("max_length"), int):
+            raise CheckpointError(f"{folder / META_FILE}: settings.max_length must be an integer")
+        model, tokenizer = load_transformer(folder, meta, AutoModelForSequenceClassification, meta.labels)
         log.info("loaded stance classifier %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
 
     def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
         """Write the checkpoint folder atomically; ``card`` replaces the generated README.md."""
-        folder = Path(folder)
-        with staged_folder(folder) as tmp:
-            write_meta(tmp, self.meta)
-            self.tokenizer.save_pretrained(str(tmp))
-            if self.meta.finetune == "lora":
-                # The embeddings are the base encoder's: not saving them also stops peft looking them up on the hub.
-                self.model.save_pretrained(str(tmp), save_embedding_layers=False)
-                _scrub_adapter_config(tmp / "adapter_config.json", self.meta.base_encoder)
-            else:
-                self.model.save_pretrained(str(tmp))
-            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
-        return folder
+        card = card if card is not None else self.model_card()
+        return save_transformer(self.model, self.tokenizer, self.meta, folder, card)
 
     def model_card(self) -> str:
         meta = self.meta
@@ -295,34 +207,3 @@ class TransformerStanceClassifier:
         probabilities = self.predict_proba(inputs, batch_size=batch_size)
         best = probabilities.argmax(axis=1) if len(probabilities) else []
         return [Stance(self.labels[j], float(probabilities[i, j])) for i, j in enumerate(best)]
-
-
-def _load_full(folder: Path, labels: Sequence[str]) -> nn.Module:
-    from transformers import AutoModelForSequenceClassification
-
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{folder / 'config.json'}: not valid JSON ({error})") from None
-    id2label = config.get("id2label") or {}
-    saved = [id2label.get(str(i)) for i in range(len(id2label))]
-    if saved != list(labels):
-        raise CheckpointError(f"{folder}: config.json labels {saved} differ from argmine.json labels {list(labels)}")
-    from safetensors import SafetensorError
-
-    try:
-        return AutoModelForSequenceClassification.from_pretrained(str(folder))
-    except (RuntimeError, ValueError, OSError, SafetensorError) as error:
-        raise CheckpointError(f"{folder}: cannot load the model ({_first_line(error)})") from None
-
-
-def _scrub_adapter_config(path: Path, base_encoder: str | None) -> None:
-    """Record the encoder as argmine names it, not as an absolute path of the training machine."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["base_model_name_or_path"] = base_encoder
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,326 @@
+"""The Hugging Face model under argmine's transformer models: build, save and load it.
+
+    create:          encoder folder ──► auto class + new head ──(LoRA: peft adapters)──► model, tokenizer, meta
+    save_pretrained: model, tokenizer, meta ──► staged folder (argmine.json, weights, tokenizer, README.md)
+    from_pretrained: folder ──► checks (files, head size, encoder fingerprint) ──► model, tokenizer
+
+The segmenter (a token classifier) and the stance classifier (a sequence-pair
+classifier) are both a classification head on the packaged base encoder,
+fine-tuned either with LoRA (peft: the checkpoint keeps the adapters and the
+modules trained in full, the delta over the pinned encoder) or in full (the
+whole model). What differs between them (the auto class, the peft task type,
+which modules LoRA adapts and keeps, the settings) is passed in; what they
+share (offline loading, the checks that turn a bad folder into a
+``CheckpointError``, the quiet load reports) lives here.
+
+A checkpoint folder (see ``argmine.checkpoint``) holds ``argmine.json``, the
+tokenizer files, a ``README.md`` card, and ``adapter_config.json`` +
+``adapter_model.safetensors`` (LoRA) or ``config.json`` + ``model.safetensors``
+(full). Only JSON, safetensors and tokenizer files are read, never the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from argmine.checkpoint import (
+    META_FILE,
+    CheckpointMeta,
+    encoder_fingerprint,
+    read_meta,
+    require_files,
+    resolve_encoder,
+    staged_folder,
+    verify_base_encoder,
+    write_meta,
+)
+from argmine.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+FINETUNES = ("lora", "full")
+# The new head's weight (suffix of its name in a full model's or an adapter's safetensors).
+HEAD_WEIGHT = "classifier.weight"
+TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json"]
+LORA_FILES = ["adapter_config.json", "adapter_model.safetensors"]
+FULL_FILES = ["config.json", "model.safetensors"]
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """Where the LoRA adapters go and what is trained in full beside them."""
+
+    rank: int
+    alpha: int | None  # None: 2 * rank
+    dropout: float
+    targets: tuple[str, ...]  # suffixes of the encoder's module names that get adapters
+    saved_modules: tuple[str, ...]  # trained in full and saved with the adapters (the new head, ...)
+
+    def record(self) -> dict[str, Any]:
+        """What ``argmine.json`` keeps as ``settings.lora`` (for the card; loading reads adapter_config.json)."""
+        alpha = 2 * self.rank if self.alpha is None else self.alpha
+        return {"r": self.rank, "alpha": alpha, "dropout": self.dropout, "targets": list(self.targets)}
+
+
+def build_model(
+    auto_class: Any,
+    encoder: str | Path,
+    *,
+    kind: str,
+    labels: Sequence[str],
+    id2label: Sequence[str],
+    settings: dict[str, Any],
+    min_length: int,
+    finetune: str,
+    lora: LoraSettings,
+    task_type: str,
+) -> tuple[nn.Module, Any, CheckpointMeta]:
+    """A new, untrained model on the base ``encoder`` (a name or a folder), its tokenizer and its argmine.json.
+
+    ``auto_class`` (e.g. ``AutoModelForTokenClassification``) gets a fresh head
+    with one output per ``id2label`` entry. ``settings["max_length"]`` must lie
+    between ``min_length`` and the encoder's positions. With
+    ``finetune="lora"`` the model is wrapped in ``lora`` adapters (peft
+    ``task_type``, e.g. ``"TOKEN_CLS"``), recorded as ``settings["lora"]``.
+    Seed torch first for a reproducible head.
+    """
+    if finetune not in FINETUNES:
+        raise ValueError(f"finetune must be one of {', '.join(FINETUNES)}, got {finetune!r}")
+    folder = resolve_encoder(encoder)
+    tokenizer = load_tokenizer(folder)
+    model = _base_model(auto_class, folder, id2label)
+    max_length = settings["max_length"]
+    positions = getattr(model.config, "max_position_embeddings", max_length)
+    if not min_length <= max_length <= positions:
+        raise ValueError(
+            f"max_length must be between {min_length} and the encoder's {positions} positions, got {max_length}"
+        )
+    settings = dict(settings)
+    if finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        if lora.rank < 1:
+            raise ValueError(f"the LoRA rank must be at least 1, got {lora.rank}")
+        settings["lora"] = lora.record()
+        config = LoraConfig(
+            task_type=task_type,
+            r=lora.rank,
+            lora_alpha=settings["lora"]["alpha"],
+            lora_dropout=lora.dropout,
+            target_modules=list(lora.targets),
+            modules_to_save=list(lora.saved_modules),
+        )
+        with quiet():
+            model = get_peft_model(model, config)
+    meta = CheckpointMeta(
+        kind=kind,
+        labels=tuple(labels),
+        base_encoder=str(encoder),
+        base_sha256=encoder_fingerprint(folder),
+        finetune=finetune,
+        settings=settings,
+    )
+    return model, tokenizer, meta
+
+
+# -- saving -----------------------------------------------------------------------------
+
+
+def save_transformer(model: nn.Module, tokenizer: Any, meta: CheckpointMeta, folder: str | Path, card: str) -> Path:
+    """Write the checkpoint folder atomically: argmine.json, tokenizer, weights (adapters or full), ``card``."""
+    folder = Path(folder)
+    with staged_folder(folder) as tmp:
+        write_meta(tmp, meta)
+        tokenizer.save_pretrained(str(tmp))
+        with quiet():
+            if meta.finetune == "lora":
+                # The embeddings are never trained; without this, peft looks the base model's
+                # config up by name (a network lookup for "minilm") to decide whether to save them.
+                model.save_pretrained(str(tmp), save_embedding_layers=False)
+            else:
+                model.save_pretrained(str(tmp))
+        if meta.finetune == "lora":
+            _scrub_adapter_config(tmp / "adapter_config.json", meta.base_encoder)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+    return folder
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+def read_transformer_meta(folder: Path, kind: str) -> CheckpointMeta:
+    """``argmine.json`` of a transformer checkpoint of ``kind``, with a known fine-tuning mode."""
+    meta = read_meta(folder, kind=kind)
+    if meta.finetune not in FINETUNES:
+        raise CheckpointError(
+            f"{folder / META_FILE}: finetune must be one of {', '.join(FINETUNES)}, got {meta.finetune!r}"
+        )
+    return meta
+
+
+def load_transformer(
+    folder: Path,
+    meta: CheckpointMeta,
+    auto_class: Any,
+    id2label: Sequence[str],
+    *,
+    head_unit: str | None = None,
+) -> tuple[nn.Module, Any]:
+    """The model and tokenizer of the checkpoint ``folder`` whose ``meta`` the caller has read and checked.
+
+    ``auto_class`` and ``id2label`` are those ``build_model`` was given. With
+    ``head_unit`` (what the head's outputs are called, e.g. ``"tags"``), the
+    saved head's size is checked against ``id2label`` before anything is built,
+    for a message that names the likely cause; without it a mismatch surfaces
+    as a load error. A LoRA checkpoint is rebuilt on its base encoder after
+    checking the encoder's fingerprint.
+    """
+    require_files(folder, TOKENIZER_FILES)
+    if meta.finetune == "lora":
+        require_files(folder, LORA_FILES)
+        if head_unit is not None:
+            check_head(folder / "adapter_model.safetensors", len(id2label), head_unit)
+        encoder = verify_base_encoder(meta, folder)
+        model = _load_lora(folder, encoder, auto_class, id2label)
+    else:
+        require_files(folder, FULL_FILES)
+        if head_unit is not None:
+            check_head(folder / "model.safetensors", len(id2label), head_unit)
+        model = _load_full(folder, auto_class, id2label)
+    return model, load_tokenizer(folder)
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The fast tokenizer saved in ``folder`` (an encoder or a checkpoint), without the network."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{folder}: cannot load the tokenizer ({first_line(error)})") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise CheckpointError(
+            f"{folder}: needs a fast tokenizer (tokenizer.json), for character offsets and pair encodings"
+        )
+    return tokenizer
+
+
+def check_head(weights: Path, size: int, unit: str = "labels") -> None:
+    """The head's output size must be ``size``: catches a label list edited after training."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            heads = [k for k in handle.keys() if k == HEAD_WEIGHT or k.endswith("." + HEAD_WEIGHT)]  # noqa: SIM118
+            rows = handle.get_slice(heads[0]).get_shape()[0] if heads else None
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({first_line(error)})") from None
+    if rows is None:
+        raise CheckpointError(f"{weights}: no {HEAD_WEIGHT} tensor (not a classifier's weights?)")
+    if rows != size:
+        raise CheckpointError(
+            f"{weights}: the head predicts {rows} {unit} but argmine.json's labels make {size} "
+            "(labels edited after training?)"
+        )
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence transformers' load report ("newly initialized: classifier", expected here) and its progress bars."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (library errors can run to pages), or its type."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _base_model(auto_class: Any, encoder: Path, id2label: Sequence[str]) -> nn.Module:
+    with quiet():
+        return auto_class.from_pretrained(
+            str(encoder),
+            local_files_only=True,
+            num_labels=len(id2label),
+            id2label=dict(enumerate(id2label)),
+            label2id={label: i for i, label in enumerate(id2label)},
+        )
+
+
+def _load_lora(folder: Path, encoder: Path, auto_class: Any, id2label: Sequence[str]) -> nn.Module:
+    from peft import PeftModel
+    from peft.utils import get_peft_model_state_dict
+    from safetensors import SafetensorError, safe_open
+
+    base = _base_model(auto_class, encoder, id2label)
+    try:
+        with quiet():
+            model = PeftModel.from_pretrained(base, str(folder), is_trainable=False)
+    except (RuntimeError, ValueError, OSError, KeyError, TypeError, SafetensorError) as error:
+        raise CheckpointError(f"{folder}: cannot load the LoRA adapter ({first_line(error)})") from None
+    with safe_open(str(folder / "adapter_model.safetensors"), framework="pt") as handle:
+        saved = set(handle.keys())
+    for config in model.peft_config.values():  # the folder it was really built from, not the name in the file
+        config.base_model_name_or_path = str(encoder)
+    expected = set(get_peft_model_state_dict(model, save_embedding_layers=False).keys())
+    if saved != expected:
+        missing = sorted(expected - saved)
+        raise CheckpointError(
+            f"{folder / 'adapter_model.safetensors'}: does not match adapter_config.json "
+            f"({len(missing)} tensors missing, e.g. {missing[:2]}; {len(saved - expected)} unexpected)"
+        )
+    return model
+
+
+def _load_full(folder: Path, auto_class: Any, id2label: Sequence[str]) -> nn.Module:
+    from safetensors import SafetensorError
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{folder / 'config.json'}: not valid JSON ({error})") from None
+    saved_map = config.get("id2label") or {}
+    saved = [saved_map.get(str(i)) for i in range(len(saved_map))]
+    if saved != list(id2label):
+        raise CheckpointError(f"{folder}: config.json labels {saved} differ from argmine.json's {list(id2label)}")
+    try:
+        with quiet():
+            model, info = auto_class.from_pretrained(str(folder), local_files_only=True, output_loading_info=True)
+    except (RuntimeError, ValueError, OSError, SafetensorError) as error:
+        raise CheckpointError(f"{folder}: cannot load the model ({first_line(error)})") from None
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        missing = sorted(info.get("missing_keys") or []) + [str(k) for k in info.get("mismatched_keys") or []]
+        raise CheckpointError(f"{folder / 'model.safetensors'}: incomplete weights, e.g. {missing[:2]}")
+    return model
+
+
+def _scrub_adapter_config(path: Path, base_encoder: str | None) -> None:
+    """Record the encoder as argmine names it, not as an absolute path of the training machine."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["base_model_name_or_path"] = base_encoder
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
