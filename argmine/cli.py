@@ -2,6 +2,7 @@
 
     argmine convert --format F SRC OUT      any supported input → our JSONL (or a brat folder)
     argmine stats   --format F SRC [--json] counts of threads, components, relations, stances
+    argmine mine    INPUT [--post FILE_OR_TEXT] [--to html|md|json|jsonl]  the pipeline on a thread
     argmine report  RUN_DIR... [--results experiments/RESULTS.md]   tables over runs and seeds
     argmine agree   A.jsonl B.jsonl         kappa and span F1 between two annotations
     argmine train    experiment=NAME data.path=DIR [key=value ...]   (Hydra)
@@ -121,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(run=cmd_stats)
 
     from argmine.agreement import add_agree_arguments, run_agree
+    from argmine.mine import add_mine_arguments
     from argmine.report import add_report_arguments, run_report
+
+    mine = commands.add_parser("mine", help="claims, premises and stance toward the post in a new thread")
+    add_mine_arguments(mine)
 
     report = commands.add_parser("report", help="aggregate run folders (seed sweeps) into tables, plots, RESULTS.md")
     add_report_arguments(report)

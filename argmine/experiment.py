@@ -53,8 +53,13 @@ def _gold(data: DictConfig, split: str, path: str | None = None) -> list:
 
 
 def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
-    """Train the configured task on ``data.train_split``, select on ``data.dev_split``; return the metrics."""
-    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
+    """Train the configured task on ``data.train_split``, select on ``data.dev_split``; return the metrics.
+
+    ``task.kind`` is ``components`` (a segmenter), ``stance`` (a stance
+    classifier) or ``both``: the two trained one after the other on the same
+    data and joined into one pipeline checkpoint (``argmine mine`` loads it).
+    """
+    data, task, trainer = cfg.data, cfg.task, cfg.trainer
     train = _gold(data, data.train_split)
     dev = _gold(data, data.dev_split, data.get("dev_path")) if data.get("dev_split") else None
     state_dir = run_dir / "state"
@@ -63,76 +68,101 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
     info = {
         "experiment": cfg.name,
         "command": command,
-        "data": {"name": data.name, "path": str(data.path), "train": data.train_split, "dev": data.dev_split},
+        "data": {"name": data.name, "train": data.train_split, "dev": data.dev_split},
     }
     checkpoint = run_dir / "checkpoint"
     if task.kind == "components":
-        from argmine.segmenter.train import train_segmenter
-
-        metrics = train_segmenter(
-            train,
-            dev,
-            labels=model_labels(data.component_labels),
-            output_dir=checkpoint,
-            encoder=model.encoder,
-            finetune=model.finetune,
-            epochs=trainer.epochs,
-            learning_rate=trainer.learning_rate,
-            batch_size=trainer.batch_size,
-            seed=trainer.seed,
-            max_length=model.max_length,
-            stride=model.stride,
-            lora_rank=model.lora_rank,
-            lora_alpha=model.lora_alpha,
-            lora_dropout=model.lora_dropout,
-            max_steps=trainer.max_steps,
-            max_tokens=trainer.max_tokens,
-            weight_decay=trainer.weight_decay,
-            warmup_ratio=trainer.warmup_ratio,
-            state_dir=state_dir,
-            threads=trainer.threads,
-            training_info=info,
-        )
+        metrics = _train_components(cfg, train, dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
-        from argmine.stance.inputs import stance_examples
-        from argmine.stance.train import train_stance
+        metrics = _train_stance(cfg, train, dev, checkpoint, state_dir, info)
+    elif task.kind == "both":
+        from argmine.pipeline import ArgumentMiner
 
-        def examples(threads: list) -> list:
-            return stance_examples(threads, task.level, include_posts=task.include_posts)
-
-        transformer = model.classifier == "transformer"
-        metrics = train_stance(
-            examples(train),
-            examples(dev or []),
-            classifier=model.classifier,
-            labels=list(data.stance_labels),
-            output_dir=checkpoint,
-            encoder=model.encoder or "minilm",
-            finetune=model.finetune or "lora",
-            epochs=trainer.epochs,
-            lr=trainer.learning_rate if transformer else None,
-            batch_size=trainer.batch_size,
-            seed=trainer.seed,
-            max_steps=trainer.max_steps,
-            max_length=model.max_length or 256,
-            max_tokens=trainer.max_tokens,
-            class_weighting=task.class_weighting,
-            lora_r=model.lora_rank or 8,
-            lora_alpha=model.lora_alpha or 16,
-            lora_dropout=model.lora_dropout or 0.1,
-            post_reserve=task.post_reserve,
-            parent_reserve=task.parent_reserve,
-            state_dir=state_dir if transformer else None,
-            sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
-            cpu_threads=trainer.threads,
-            training_info=info,
-        )
+        parts = run_dir / "parts"
+        metrics = _train_components(cfg, train, dev, parts / "components", state_dir / "components", info)
+        stance_cfg = OmegaConf.merge(cfg, {"trainer": {"epochs": task.stance_epochs}})
+        metrics |= _train_stance(stance_cfg, train, dev, parts / "stance", state_dir / "stance", info)
+        miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
+        miner.save_pretrained(checkpoint)
+        shutil.rmtree(parts)  # both now live inside the pipeline checkpoint
     else:
-        raise ValueError(f"task.kind must be components or stance, got {task.kind!r}")
+        raise ValueError(f"task.kind must be components, stance or both, got {task.kind!r}")
     metrics = {key: value for key, value in metrics.items() if key != "checkpoint"}
     write_json(run_dir / "metrics.json", metrics)
     shutil.rmtree(state_dir, ignore_errors=True)  # the run finished: nothing left to resume
     return metrics
+
+
+def _train_components(
+    cfg: DictConfig, train: list, dev: list | None, output_dir: Path, state_dir: Path, info: dict
+) -> dict[str, Any]:
+    from argmine.segmenter.train import train_segmenter
+
+    data, model, trainer = cfg.data, cfg.model, cfg.trainer
+    return train_segmenter(
+        train,
+        dev,
+        labels=model_labels(data.component_labels),
+        output_dir=output_dir,
+        encoder=model.encoder,
+        finetune=model.finetune,
+        epochs=trainer.epochs,
+        learning_rate=trainer.learning_rate,
+        batch_size=trainer.batch_size,
+        seed=trainer.seed,
+        max_length=model.max_length,
+        stride=model.stride,
+        lora_rank=model.lora_rank,
+        lora_alpha=model.lora_alpha,
+        lora_dropout=model.lora_dropout,
+        max_steps=trainer.max_steps,
+        max_tokens=trainer.max_tokens,
+        weight_decay=trainer.weight_decay,
+        warmup_ratio=trainer.warmup_ratio,
+        state_dir=state_dir,
+        threads=trainer.threads,
+        training_info=info,
+    )
+
+
+def _train_stance(
+    cfg: DictConfig, train: list, dev: list | None, output_dir: Path, state_dir: Path, info: dict
+) -> dict[str, Any]:
+    from argmine.stance.inputs import stance_examples
+    from argmine.stance.train import train_stance
+
+    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
+
+    def examples(threads: list) -> list:
+        return stance_examples(threads, task.level, include_posts=task.include_posts)
+
+    transformer = model.classifier == "transformer"
+    return train_stance(
+        examples(train),
+        examples(dev or []),
+        classifier=model.classifier,
+        labels=list(data.stance_labels),
+        output_dir=output_dir,
+        encoder=model.encoder or "minilm",
+        finetune=model.finetune or "lora",
+        epochs=trainer.epochs,
+        lr=trainer.learning_rate if transformer else None,
+        batch_size=trainer.batch_size,
+        seed=trainer.seed,
+        max_steps=trainer.max_steps,
+        max_length=model.max_length or 256,
+        max_tokens=trainer.max_tokens,
+        class_weighting=task.class_weighting,
+        lora_r=model.lora_rank or 8,
+        lora_alpha=model.lora_alpha or 16,
+        lora_dropout=model.lora_dropout or 0.1,
+        post_reserve=task.post_reserve,
+        parent_reserve=task.parent_reserve,
+        state_dir=state_dir if transformer else None,
+        sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
+        cpu_threads=trainer.threads,
+        training_info=info,
+    )
 
 
 def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
