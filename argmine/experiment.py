@@ -180,46 +180,69 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "split": cfg.data.split,
         "threads": len(gold),
     }
-    if meta.kind == "components":
-        from argmine.metrics.components import component_metrics
-        from argmine.segmenter.model import Segmenter
+    # Each part: (kind, labels, predicted threads) for the report, its scores merged into metrics.
+    parts: list[tuple[str, list[str], list]] = []
+    if meta.kind in ("components", "pipeline"):
+        if meta.kind == "pipeline":
+            from argmine.pipeline import ArgumentMiner
 
-        segmenter = Segmenter.from_pretrained(checkpoint)
-        gold_labels = {c.label for t in gold for _, c in t.components()}
-        unknown = sorted(gold_labels - set(segmenter.labels))
-        if unknown:
-            raise ValueError(
-                f"gold labels {unknown} are not among the checkpoint's {list(segmenter.labels)}: "
-                "check data.component_labels"
-            )
-        predicted = segmenter.predict_threads(gold, batch_size=cfg.batch_size)
-        metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
-        kind, labels = "components", list(segmenter.labels)
+            miner = ArgumentMiner.from_pretrained(checkpoint)
+            segmenter, classifier = miner.segmenter, miner.stance
+        else:
+            from argmine.segmenter.model import Segmenter
+
+            segmenter, classifier = Segmenter.from_pretrained(checkpoint), None
+        parts.append(_score_components(segmenter, gold, cfg, metrics))
+        if classifier is not None:
+            parts.append(_score_stance(classifier, gold, cfg, metrics))
     elif meta.kind in ("stance", "stance-sklearn"):
-        from argmine.metrics.stance import stance_metrics
-        from argmine.stance.predict import load_stance_classifier, predict_threads
+        from argmine.stance.predict import load_stance_classifier
 
-        classifier = load_stance_classifier(checkpoint)
-        predicted = predict_threads(
-            classifier, gold, level=cfg.stance_level, include_posts=cfg.include_posts, batch_size=cfg.batch_size
-        )
-        metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=cfg.include_posts))
-        kind, labels = "stance", list(classifier.labels)
+        parts.append(_score_stance(load_stance_classifier(checkpoint), gold, cfg, metrics))
     else:
-        raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint yet")
+        raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint")
     if cfg.get("report", True):
         from argmine.report import write_evaluation_report
 
-        # report.md, confusion_*.png, errors.html; the bootstrap intervals go into metrics.json as <key>/ci95.
-        metrics.update(
-            write_evaluation_report(
-                run_dir, gold, predicted, metrics, kind=kind, labels=labels, checkpoint=checkpoint,
-                data_name=cfg.data.name, split=cfg.data.split, bootstrap=cfg.get("bootstrap", 1000),
-                seed=cfg.get("bootstrap_seed", 0), include_posts=cfg.include_posts,
+        for kind, labels, predicted in parts:
+            # report.md, confusion_*.png, errors.html (per part when a pipeline has two);
+            # the bootstrap intervals go into metrics.json as <key>/ci95.
+            folder = run_dir / kind if len(parts) > 1 else run_dir
+            metrics.update(
+                write_evaluation_report(
+                    folder, gold, predicted, metrics, kind=kind, labels=labels, checkpoint=checkpoint,
+                    data_name=cfg.data.name, split=cfg.data.split, bootstrap=cfg.get("bootstrap", 1000),
+                    seed=cfg.get("bootstrap_seed", 0), include_posts=cfg.include_posts,
+                )
             )
-        )
     write_json(run_dir / "metrics.json", metrics)
     return metrics
+
+
+def _score_components(segmenter: Any, gold: list, cfg: DictConfig, metrics: dict) -> tuple[str, list[str], list]:
+    from argmine.metrics.components import component_metrics
+
+    gold_labels = {c.label for t in gold for _, c in t.components()}
+    unknown = sorted(gold_labels - set(segmenter.labels))
+    if unknown:
+        raise ValueError(
+            f"gold labels {unknown} are not among the checkpoint's {list(segmenter.labels)}: check data.component_labels"
+        )
+    predicted = segmenter.predict_threads(gold, batch_size=cfg.batch_size)
+    metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
+    return "components", list(segmenter.labels), predicted
+
+
+def _score_stance(classifier: Any, gold: list, cfg: DictConfig, metrics: dict) -> tuple[str, list[str], list]:
+    """Stance on the gold comments and gold spans, so the classifier is measured alone."""
+    from argmine.metrics.stance import stance_metrics
+    from argmine.stance.predict import predict_threads
+
+    predicted = predict_threads(
+        classifier, gold, level=cfg.stance_level, include_posts=cfg.include_posts, batch_size=cfg.batch_size
+    )
+    metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=cfg.include_posts))
+    return "stance", list(classifier.labels), predicted
 
 
 def _summary(metrics: dict[str, Any]) -> str:

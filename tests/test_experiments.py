@@ -1,0 +1,96 @@
+"""Every Hydra config composes, and every named experiment trains for a couple of steps.
+
+The experiments run on our own hand-labelled threads (experiments/threads/own-threads.jsonl)
+and a tiny random encoder built in tmp_path, so this needs neither the real encoder nor
+the corpora; the corpus readers have their own tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from argmine.experiment import CONF_DIR, run_evaluate, run_train
+from tiny_models import build_encoder
+
+REPO = Path(__file__).resolve().parent.parent
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+TRAIN_EXPERIMENTS = [e for e in EXPERIMENTS if not e.endswith("_eval")]
+OWN = str(REPO / "experiments" / "threads" / "own-threads.jsonl")
+
+
+def _compose(config: str, overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config, overrides=overrides, return_hydra_config=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory) -> Path:
+    return build_encoder(tmp_path_factory.mktemp("encoder"))
+
+
+def test_every_group_option_composes():
+    for group in ("data", "model", "task", "trainer", "debug"):
+        for option in sorted((CONF_DIR / group).glob("*.yaml")):
+            cfg = _compose("train", [f"{group}={option.stem}", "data.path=/somewhere"])
+            assert cfg[group] is not None if group != "debug" else cfg.trainer.max_steps == 2
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_with_its_own_data(experiment):
+    config = "evaluate" if experiment.endswith("_eval") else "train"
+    overrides = [f"experiment={experiment}", "data.path=/somewhere"]
+    if config == "evaluate":
+        overrides.append("checkpoint=/somewhere/else")
+    cfg = _compose(config, overrides)
+    assert cfg.name
+    assert cfg.data.format in ("cmv", "aae", "rumoureval", "jsonl")
+
+
+@pytest.mark.parametrize("experiment", TRAIN_EXPERIMENTS)
+def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encoder, tmp_path):
+    cfg = _compose(
+        "train",
+        [
+            f"experiment={experiment}",
+            "debug=smoke",
+            "data=own_threads",
+            f"data.path={OWN}",
+            f"model.encoder={tiny_encoder}" if "sklearn" not in experiment else "trainer.seed=1",
+            "model.max_length=64",
+            "model.stride=8",
+            "++task.post_reserve=4",
+            "++task.parent_reserve=4",
+            "trainer.threads=1",
+        ],
+    )
+    metrics = run_train(cfg, tmp_path / "run", command=f"test {experiment}")
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written.keys() == metrics.keys()
+    assert any(key.endswith(("micro_f1", "macro_f1")) for key in written)
+    checkpoint = tmp_path / "run" / "checkpoint"
+    assert (checkpoint / "argmine.json").is_file()
+    assert not (tmp_path / "run" / "state").exists()
+
+    ev = _compose("evaluate", ["data=own_threads", f"data.path={OWN}", f"checkpoint={checkpoint}", "bootstrap=20"])
+    scores = run_evaluate(ev, tmp_path / "eval")
+    kind = json.loads((checkpoint / "argmine.json").read_text())["kind"]
+    if kind in ("components", "pipeline"):
+        assert 0.0 <= scores["components/span_exact/micro_f1"] <= 1.0
+    if kind != "components":
+        assert 0.0 <= scores["stance/comments/macro_f1"] <= 1.0
+    assert (tmp_path / "eval" / "metrics.json").is_file()
+
+
+def test_a_finished_run_folder_is_not_silently_reused(tiny_encoder, tmp_path):
+    cfg = _compose("train", ["experiment=cmv_components", "debug=smoke", "data=own_threads", f"data.path={OWN}",
+                             f"model.encoder={tiny_encoder}", "model.max_length=32", "model.stride=8", "trainer.threads=1"])
+    (tmp_path / "state").mkdir()
+    with pytest.raises(ValueError, match="trainer.resume=true"):
+        run_train(cfg, tmp_path, command="test")
