@@ -79,9 +79,14 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         from argmine.pipeline import ArgumentMiner
 
         parts = run_dir / "parts"
-        metrics = _train_components(cfg, train, dev, parts / "components", state_dir / "components", info)
         stance_cfg = OmegaConf.merge(cfg, {"trainer": {"epochs": task.stance_epochs}})
-        metrics |= _train_stance(stance_cfg, train, dev, parts / "stance", state_dir / "stance", info)
+        metrics = {}
+        for part, scores in (
+            ("components", _train_components(cfg, train, dev, parts / "components", state_dir / "components", info)),
+            ("stance", _train_stance(stance_cfg, train, dev, parts / "stance", state_dir / "stance", info)),
+        ):
+            # train/seconds etc. exist for both halves: keep each as train/<part>/...
+            metrics |= {k.replace("train/", f"train/{part}/", 1) if k.startswith("train/") else k: v for k, v in scores.items()}
         miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
         miner.save_pretrained(checkpoint)
         shutil.rmtree(parts)  # both now live inside the pipeline checkpoint

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from argmine import __version__
@@ -100,14 +100,18 @@ def to_text_summary(thread: Thread, *, width: int = 160) -> str:
 
 
 def _text_components(message: Post, indent: str, width: int) -> list[str]:
-    out = []
-    for component in sorted(message.components, key=lambda c: c.start):
-        details = [f"{component.score:.2f}"] if component.score is not None else []
-        if component.stance is not None:
-            details.append(_stance_text(component.stance))
-        extra = f" ({'; '.join(details)})" if details else ""
-        out.append(f"{indent}{component.label.lower()}{extra}: {_one_line(component.text, width)}")
-    return out
+    return [
+        f"{indent}{component.label.lower()}{_details(component)}: {_one_line(component.text, width)}"
+        for component in sorted(message.components, key=lambda c: c.start)
+    ]
+
+
+def _details(component: Component, escape: Callable[[str], str] = str) -> str:
+    """`` (score; stance)`` after a component's label in the text and Markdown lists; ``""`` when it has neither."""
+    details = [f"{component.score:.2f}"] if component.score is not None else []
+    if component.stance is not None:
+        details.append(_stance_text(component.stance))
+    return f" ({escape('; '.join(details))})" if details else ""
 
 
 def _stance_text(stance: Stance) -> str:
@@ -197,14 +201,10 @@ def to_markdown(thread: Thread) -> str:
 
 
 def _md_components(message: Post, indent: str) -> list[str]:
-    out = []
-    for component in sorted(message.components, key=lambda c: c.start):
-        details = [f"{component.score:.2f}"] if component.score is not None else []
-        if component.stance is not None:
-            details.append(_stance_text(component.stance))
-        extra = f" ({_md('; '.join(details))})" if details else ""
-        out.append(f"{indent}- *{_md(component.label)}*{extra}: {_md(' '.join(component.text.split()))}")
-    return out
+    return [
+        f"{indent}- *{_md(component.label)}*{_details(component, _md)}: {_md(' '.join(component.text.split()))}"
+        for component in sorted(message.components, key=lambda c: c.start)
+    ]
 
 
 # -- HTML ---------------------------------------------------------------------------------------

@@ -77,6 +77,25 @@ _MATCH = {
     "span_overlap50": "match = same message and label, overlap covers at least half of both spans, "
     "one-to-one, largest overlap first",
 }
+# What each precision / recall / F1 / support key counts, filled in by describe_metric: {match} one of
+# _MATCH, {label} the key's label, {items} one of _LEVEL_ITEMS, {extra} a note on span_exact's micro F1.
+_COMPONENTS_MICRO = {  # components/<match>/<metric>
+    "micro_precision": "predicted components that match a gold one / all predicted components ({match})",
+    "micro_recall": "gold components matched by a prediction / all gold components ({match})",
+    "micro_f1": "harmonic mean of micro precision and recall ({match}){extra}",
+}
+_COMPONENTS_PER_LABEL = {  # components/<match>/<label>/<metric>
+    "support": "number of gold {label} components",
+    "precision": "predicted {label} components that match a gold one / all predicted {label} ({match})",
+    "recall": "gold {label} components matched by a prediction / all gold {label} ({match})",
+    "f1": "harmonic mean of the {label} precision and recall ({match})",
+}
+_STANCE_PER_LABEL = {  # stance/<level>/<label>/<metric>
+    "precision": "{items} predicted {label} whose gold stance is {label} / all predicted {label}",
+    "recall": "{items} with gold {label} predicted {label} / all gold {label} (support)",
+    "f1": "harmonic mean of the {label} precision and recall",
+    "support": "{items} whose gold stance is {label}",
+}
 
 
 def describe_metric(key: str) -> str:
@@ -86,25 +105,11 @@ def describe_metric(key: str) -> str:
     parts = key.split("/")
     if parts[0] == "components" and len(parts) in (3, 4) and parts[1] in _MATCH:
         match = _MATCH[parts[1]]
-        if len(parts) == 3 and parts[2].startswith("micro_"):
-            metric = parts[2][len("micro_"):]
-            if metric == "precision":
-                return f"predicted components that match a gold one / all predicted components ({match})"
-            if metric == "recall":
-                return f"gold components matched by a prediction / all gold components ({match})"
-            if metric == "f1":
-                extra = "; the literature's C-F1" if parts[1] == "span_exact" else ""
-                return f"harmonic mean of micro precision and recall ({match}){extra}"
-        if len(parts) == 4:
-            label, metric = parts[2], parts[3]
-            if metric == "support":
-                return f"number of gold {label} components"
-            if metric == "precision":
-                return f"predicted {label} components that match a gold one / all predicted {label} ({match})"
-            if metric == "recall":
-                return f"gold {label} components matched by a prediction / all gold {label} ({match})"
-            if metric == "f1":
-                return f"harmonic mean of the {label} precision and recall ({match})"
+        if len(parts) == 3 and parts[2] in _COMPONENTS_MICRO:
+            extra = "; the literature's C-F1" if parts[1] == "span_exact" else ""
+            return _COMPONENTS_MICRO[parts[2]].format(match=match, extra=extra)
+        if len(parts) == 4 and parts[3] in _COMPONENTS_PER_LABEL:
+            return _COMPONENTS_PER_LABEL[parts[3]].format(label=parts[2], match=match)
     if parts[:2] == ["stance", "dev"] and len(parts) >= 4 and parts[2] in _LEVEL_ITEMS:
         # a training run's dev scores of one level: stance/dev/<level>/...
         inner = describe_metric("/".join(["stance", *parts[2:]]))
@@ -126,16 +131,8 @@ def describe_metric(key: str) -> str:
             return f"gold {items} without a prediction; counted wrong"
         if rest == ["confusion"]:
             return "counts of gold (rows) by predicted (columns) stance"
-        if len(rest) == 2:
-            label, metric = rest
-            if metric == "precision":
-                return f"{items} predicted {label} whose gold stance is {label} / all predicted {label}"
-            if metric == "recall":
-                return f"{items} with gold {label} predicted {label} / all gold {label} (support)"
-            if metric == "f1":
-                return f"harmonic mean of the {label} precision and recall"
-            if metric == "support":
-                return f"{items} whose gold stance is {label}"
+        if len(rest) == 2 and rest[1] in _STANCE_PER_LABEL:
+            return _STANCE_PER_LABEL[rest[1]].format(items=items, label=rest[0])
     return ""
 
 

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-import torch
-from tiny_models import CLAIM_TEXTS, build_pipeline_parts
+from tiny_models import TEXTS, build_pipeline_parts, cli_is_wired, edit_meta, mine_cli
 
 import argmine.mine as mine_module
 from argmine.checkpoint import META_FILE
-from argmine.errors import ArgmineError
-from argmine.mine import add_mine_arguments, input_format_of, output_format, run_mine
+from argmine.mine import input_format_of, output_format, run_mine
 from argmine.pipeline import ArgumentMiner
 from argmine.thread import Comment, Post, Thread
 
-TEXTS = [text for text, _ in CLAIM_TEXTS[:4]]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)
@@ -41,33 +29,6 @@ def checkpoint(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("mine-cli")
     _, segmenter, stance = build_pipeline_parts(folder)
     return ArgumentMiner.from_parts(segmenter, stance).save_pretrained(folder / "pipeline")
-
-
-def cli_is_wired() -> bool:
-    from argmine.cli import build_parser
-
-    parser = build_parser()
-    commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return any("mine" in a.choices for a in commands)
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run ``argmine mine ARGV`` as the CLI does (through argmine.cli once it has the command)."""
-    if cli_is_wired():
-        from argmine.cli import main
-
-        code = main(["mine", *argv])
-    else:  # the same error handling as argmine.cli.main
-        parser = argparse.ArgumentParser(prog="argmine mine")
-        add_mine_arguments(parser)
-        args = parser.parse_args(argv)
-        try:
-            code = args.run(args)
-        except (ArgmineError, ValueError, OSError) as error:
-            print(f"argmine mine: error: {error}", file=sys.stderr)
-            code = 2
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, err: str, expected: str) -> None:
@@ -132,7 +93,9 @@ Expand full comment
 def test_jsonl_in_jsonl_out_keeps_every_comment(checkpoint, tmp_path, capsys):
     threads = [thread(i, comments=i % 4) for i in range(7)]
     source = write_jsonl(tmp_path / "in.jsonl", threads)
-    code, out, err = run([str(source), "--checkpoint", str(checkpoint), "--output", str(tmp_path / "out.jsonl")], capsys)
+    code, out, err = mine_cli(
+        [str(source), "--checkpoint", str(checkpoint), "--output", str(tmp_path / "out.jsonl")], capsys
+    )
     assert code == 0, err
     mined = read_jsonl(tmp_path / "out.jsonl")
     assert [t["id"] for t in mined] == [t.id for t in threads]
@@ -149,8 +112,9 @@ def test_text_page_with_post_to_html(checkpoint, tmp_path, capsys):
     page.write_text(PAGE, encoding="utf-8")
     post = tmp_path / "post.txt"
     post.write_text(TEXTS[0], encoding="utf-8")
-    code, out, err = run([str(page), "--post", str(post), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "x.html")],
-                         capsys)
+    code, out, err = mine_cli(
+        [str(page), "--post", str(post), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "x.html")], capsys
+    )
     assert code == 0, err
     html = (tmp_path / "x.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html
@@ -162,14 +126,14 @@ def test_text_page_with_post_to_html(checkpoint, tmp_path, capsys):
 def test_text_page_without_post_has_no_stance_and_says_why(checkpoint, tmp_path, capsys):
     page = tmp_path / "page.txt"
     page.write_text(PAGE, encoding="utf-8")
-    code, out, err = run([str(page), "--checkpoint", str(checkpoint), "--to", "text"], capsys)
+    code, out, err = mine_cli([str(page), "--checkpoint", str(checkpoint), "--to", "text"], capsys)
     assert code == 0, err
     assert out.count(": no stance") == 3 and "note: stance not predicted" in out
 
 
 def test_summary_on_stdout_shows_authors_stances_and_components(checkpoint, tmp_path, capsys):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(0, comments=3)])
-    code, out, err = run([str(source), "--checkpoint", str(checkpoint), "--to", "text"], capsys)
+    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--to", "text"], capsys)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "thread t0: 3 comments · " + lines[0].split(" · ", 1)[1]
@@ -180,7 +144,7 @@ def test_summary_on_stdout_shows_authors_stances_and_components(checkpoint, tmp_
 
 def test_int8_option(checkpoint, tmp_path, capsys):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(3, comments=3)])
-    code, out, err = run([str(source), "--checkpoint", str(checkpoint), "--int8", "--to", "jsonl"], capsys)
+    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--int8", "--to", "jsonl"], capsys)
     assert code == 0, err
     (mined,) = [json.loads(line) for line in out.splitlines()]
     assert len(mined["comments"]) == 3 and all(c["stance"] for c in mined["comments"])
@@ -188,7 +152,7 @@ def test_int8_option(checkpoint, tmp_path, capsys):
 
 def test_piped_stdout_defaults_to_jsonl(checkpoint, tmp_path, capsys):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(1), thread(2)])
-    code, out, err = run([str(source), "--checkpoint", str(checkpoint)], capsys)
+    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint)], capsys)
     assert code == 0, err
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["t1", "t2"]
 
@@ -197,7 +161,7 @@ def test_piped_stdout_defaults_to_jsonl(checkpoint, tmp_path, capsys):
 def test_output_format_follows_the_suffix(checkpoint, tmp_path, capsys, suffix):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(1), thread(2, comments=0)])
     target = tmp_path / f"out{suffix}"
-    code, _, err = run([str(source), "--checkpoint", str(checkpoint), "-o", str(target)], capsys)
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "-o", str(target)], capsys)
     assert code == 0, err
     written = target.read_text(encoding="utf-8")
     if suffix == ".json":
@@ -211,7 +175,7 @@ def test_output_format_follows_the_suffix(checkpoint, tmp_path, capsys, suffix):
 
 def test_thread_without_comments_is_mined(checkpoint, tmp_path, capsys):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(0, comments=0)])
-    code, _, err = run([str(source), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")], capsys)
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")], capsys)
     assert code == 0, err
     (mined,) = read_jsonl(tmp_path / "o.jsonl")
     assert mined["comments"] == [] and [c["label"] for c in mined["post"]["components"]] == ["Claim", "Premise"]
@@ -224,7 +188,7 @@ def test_long_and_odd_comments(checkpoint, tmp_path, capsys):
              Comment(id="x2", author=None, reply_to="p", text="")]
     odd = Thread(id=odd.id, post=odd.post, comments=[*odd.comments, *extra])
     source = write_jsonl(tmp_path / "in.jsonl", [odd])
-    code, _, err = run([str(source), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")], capsys)
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")], capsys)
     assert code == 0, err
     (mined,) = read_jsonl(tmp_path / "o.jsonl")
     assert [c["text"] for c in mined["comments"]] == [c.text for c in odd.comments]
@@ -237,19 +201,20 @@ def test_long_and_odd_comments(checkpoint, tmp_path, capsys):
 
 def test_empty_input_is_an_error(checkpoint, tmp_path, capsys):
     (tmp_path / "empty.jsonl").write_text("\n\n", encoding="utf-8")
-    code, _, err = run([str(tmp_path / "empty.jsonl"), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")],
-                       capsys)
+    code, _, err = mine_cli(
+        [str(tmp_path / "empty.jsonl"), "--checkpoint", str(checkpoint), "-o", str(tmp_path / "o.jsonl")], capsys
+    )
     one_line_error(code, err, "no threads to mine")
     assert not (tmp_path / "o.jsonl").exists()
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
-    code, _, err = run([str(tmp_path / "empty.txt"), "--checkpoint", str(checkpoint)], capsys)
+    code, _, err = mine_cli([str(tmp_path / "empty.txt"), "--checkpoint", str(checkpoint)], capsys)
     one_line_error(code, err, "empty comment page")
 
 
 @pytest.mark.parametrize("name", ["blob.jsonl", "blob.txt"])
 def test_binary_input_is_an_error(checkpoint, tmp_path, capsys, name):
     (tmp_path / name).write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
-    code, _, err = run([str(tmp_path / name), "--checkpoint", str(checkpoint)], capsys)
+    code, _, err = mine_cli([str(tmp_path / name), "--checkpoint", str(checkpoint)], capsys)
     one_line_error(code, err, name)
     assert "binary" in err
 
@@ -262,7 +227,7 @@ def test_a_failure_midway_leaves_no_partial_file(checkpoint, tmp_path, capsys):
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     target = tmp_path / "out.jsonl"
     target.write_text("the previous result\n", encoding="utf-8")
-    code, _, err = run([str(source), "--checkpoint", str(checkpoint), "-o", str(target)], capsys)
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "-o", str(target)], capsys)
     one_line_error(code, err, "in.jsonl:141")
     assert target.read_text(encoding="utf-8") == "the previous result\n"  # untouched, not half-written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
@@ -283,14 +248,8 @@ def test_bad_options(checkpoint, tmp_path, capsys):
         ([str(tmp_path / "in.data"), "--format", "jsonl", "--post", "missing-post.txt", *base], "no such file"),
     ]
     for argv, expected in cases:
-        code, _, err = run(argv, capsys)
+        code, _, err = mine_cli(argv, capsys)
         one_line_error(code, err, expected)
-
-
-def _edit(folder: Path, **changes) -> None:
-    data = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    data.update(changes)
-    (folder / META_FILE).write_text(json.dumps(data), encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -298,12 +257,11 @@ def _edit(folder: Path, **changes) -> None:
     [
         (lambda d: shutil.rmtree(d / "components"), "missing the folder components/"),
         (lambda d: (d / META_FILE).unlink(), "not an argmine checkpoint"),
-        (lambda d: _edit(d, argmine_version="3.0"), "written by argmine 3.0"),
-        (lambda d: _edit(d / "stance", labels=["support", "attack"]), "stance"),  # label map vs weights
-        (lambda d: _edit(d / "components", labels=["Claim", "Premise", "MajorClaim"],
-                         settings={**json.loads((d / "components" / META_FILE).read_text())["settings"],
-                                   "tags": ["O", "B-Claim", "I-Claim", "B-Premise", "I-Premise", "B-MajorClaim",
-                                            "I-MajorClaim"]}), "head predicts 5 tags"),
+        (lambda d: edit_meta(d, argmine_version="3.0"), "written by argmine 3.0"),
+        (lambda d: edit_meta(d / "stance", labels=["support", "attack"]), "stance"),  # label map vs weights
+        (lambda d: edit_meta(d / "components", labels=["Claim", "Premise", "MajorClaim"],
+                             **{"settings.tags": ["O", "B-Claim", "I-Claim", "B-Premise", "I-Premise", "B-MajorClaim",
+                                                  "I-MajorClaim"]}), "head predicts 5 tags"),
         (lambda d: (d / "components" / "tokenizer.json").unlink(), "tokenizer.json"),
     ],
     ids=["no-components", "no-meta", "version", "stance-labels", "segmenter-labels", "no-tokenizer"],
@@ -313,7 +271,7 @@ def test_broken_checkpoints_are_one_line_errors(checkpoint, tmp_path, capsys, da
     shutil.copytree(checkpoint, folder)
     damage(folder)
     source = write_jsonl(tmp_path / "in.jsonl", [thread(0)])
-    code, _, err = run([str(source), "--checkpoint", str(folder), "-o", str(tmp_path / "o.jsonl")], capsys)
+    code, _, err = mine_cli([str(source), "--checkpoint", str(folder), "-o", str(tmp_path / "o.jsonl")], capsys)
     one_line_error(code, err, expected)
     assert not (tmp_path / "o.jsonl").exists()
 
@@ -321,7 +279,7 @@ def test_broken_checkpoints_are_one_line_errors(checkpoint, tmp_path, capsys, da
 def test_missing_default_checkpoint_says_how_to_train_it(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(mine_module, "DEFAULT_CHECKPOINT", tmp_path / "models" / "argmine-threads-minilm")
     source = write_jsonl(tmp_path / "in.jsonl", [thread(0)])
-    code, _, err = run([str(source)], capsys)
+    code, _, err = mine_cli([str(source)], capsys)
     one_line_error(code, err, "argmine train experiment=threads_default")
     assert "argmine-threads-minilm" in err and "--checkpoint" in err
 

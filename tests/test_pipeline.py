@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-from tiny_models import CLAIM_TEXTS, STANCE_LABELS, build_pipeline_parts
+from tiny_models import CLAIM_TEXTS, STANCE_LABELS, TEXTS, build_pipeline_parts, edit_meta
 
 from argmine.checkpoint import META_FILE
 from argmine.errors import CheckpointError
@@ -16,16 +15,7 @@ from argmine.pipeline import ArgumentMiner
 from argmine.stance.inputs import StanceInput
 from argmine.thread import Comment, Post, Relation, Stance, Thread, make_component
 
-TEXTS = [text for text, _ in CLAIM_TEXTS[:4]]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, which spin-wait when other processes hold the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -313,29 +303,18 @@ def test_save_pretrained_is_atomic(miner, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no staging folder left behind
 
 
-def _edit(folder: Path, **changes) -> None:
-    path = folder / META_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for key, value in changes.items():
-        if key.startswith("settings."):
-            data["settings"][key.split(".", 1)[1]] = value
-        else:
-            data[key] = value
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
         (lambda d: shutil.rmtree(d / "stance"), "missing the folder stance/"),
         (lambda d: (d / META_FILE).unlink(), "not an argmine checkpoint"),
-        (lambda d: _edit(d, argmine_version="7.0.0"), "argmine 7.0.0"),
-        (lambda d: _edit(d, kind="components"), "expected 'pipeline'"),
-        (lambda d: _edit(d, labels=["Claim", "Premise", "yes", "no", "none"],
-                         **{"settings.stance_labels": ["yes", "no", "none"]}), "stance labels"),
-        (lambda d: _edit(d, labels=["Claim", "Premise"]), "are not settings.component_labels"),
-        (lambda d: _edit(d, **{"settings.claim_labels": ["Thesis"]}), "'Thesis'"),
-        (lambda d: _edit(d / "components", argmine_version="0.0.1"), "components"),
+        (lambda d: edit_meta(d, argmine_version="7.0.0"), "argmine 7.0.0"),
+        (lambda d: edit_meta(d, kind="components"), "expected 'pipeline'"),
+        (lambda d: edit_meta(d, labels=["Claim", "Premise", "yes", "no", "none"],
+                             **{"settings.stance_labels": ["yes", "no", "none"]}), "stance labels"),
+        (lambda d: edit_meta(d, labels=["Claim", "Premise"]), "are not settings.component_labels"),
+        (lambda d: edit_meta(d, **{"settings.claim_labels": ["Thesis"]}), "'Thesis'"),
+        (lambda d: edit_meta(d / "components", argmine_version="0.0.1"), "components"),
         (lambda d: (d / "stance" / "adapter_model.safetensors").unlink(), "adapter_model.safetensors"),
     ],
     ids=["no-stance", "no-meta", "version", "kind", "stance-labels", "labels", "claim-label", "part-version",

@@ -7,19 +7,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
+from tiny_models import build_encoder, build_segmenter, claim_example, edit_meta, vocabulary
 
 from argmine.checkpoint import META_FILE
 from argmine.errors import CheckpointError
 from argmine.segmenter.encoding import bio_tags
 from argmine.segmenter.model import Segmenter
 from argmine.segmenter.train import evaluate_segmenter, train_segmenter
-from argmine.thread import Comment, Post, Relation, Thread, make_component
-from argmine.training import TrainSettings, fit, seed_everything
+from argmine.thread import Comment, Post, Relation, Thread
 
-VOCAB = (  # noqa: SIM905 (a vocabulary reads best as one string)
-    "[PAD] [UNK] [CLS] [SEP] [MASK] we should tax the rich more because they can pay "
-    ". , it is fair not people need schools so ban cars air clean ##s ##es"
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+WORDS = (  # noqa: SIM905 (a vocabulary reads best as one string)
+    "we should tax the rich more because they can pay . , it is fair not people need schools so ban cars air clean "
+    "##s ##es"
 ).split()
 LABELS = ("Claim", "Premise")
 LORA_FILES = {
@@ -39,52 +40,18 @@ FULL_FILES = {
     "README.md",
 }
 
-
-def example(claim: str, premise: str, glue: str = " because ") -> tuple[str, list]:
-    text = f"{claim}{glue}{premise} ."
-    start = len(claim) + len(glue)
-    return text, [
-        make_component(text, 0, len(claim), "Claim", "c"),
-        make_component(text, start, start + len(premise), "Premise", "p"),
-    ]
-
-
 TRAIN = [
-    example("we should tax the rich more", "they can pay"),
-    example("We should ban cars", "people need clean air"),
-    example("it is fair", "people need schools"),
-    example("we should tax  cars", "air is not clean", glue=" , because "),
+    claim_example("we should tax the rich more", "they can pay"),
+    claim_example("We should ban cars", "people need clean air"),
+    claim_example("it is fair", "people need schools"),
+    claim_example("we should tax  cars", "air is not clean", glue=" , because "),
 ] * 2
-DEV = [example("we should ban the rich", "they can pay"), example("it is not fair", "people need air")]
+DEV = [claim_example("we should ban the rich", "they can pay"), claim_example("it is not fair", "people need air")]
 
 
 def build_base(folder: Path, seed: int) -> Path:
-    from transformers import BertConfig, BertModel, BertTokenizer
-    from transformers.utils import logging as hf_logging
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    hf_logging.disable_progress_bar()
-    BertModel(config).save_pretrained(str(folder))
-    hf_logging.enable_progress_bar()
-    BertTokenizer(vocab={word: i for i, word in enumerate(VOCAB)}).save_pretrained(str(folder))
-    return folder
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """A tiny model gains nothing from threads, and they spin-wait when other processes hold the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    """A random BERT over WORDS alone (no letters: other words are [UNK]), 64 positions, BERT's usual init."""
+    return build_encoder(folder, vocab=vocabulary(WORDS, letters=""), max_positions=64, initializer_range=0.02, seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -92,28 +59,27 @@ def base(tmp_path_factory) -> Path:
     return build_base(tmp_path_factory.mktemp("tiny-base"), seed=0)
 
 
-def quick_train(segmenter: Segmenter, steps: int = 40) -> None:
-    windows = [
-        w
-        for (text, comps), tok in zip(TRAIN, segmenter.tokenize([t for t, _ in TRAIN]))
-        for w in segmenter.windows(tok, comps)
-    ]
-    fit(
-        segmenter.model,
-        lengths=[len(w) for w in windows],
-        collate=lambda ix: segmenter.collate([windows[i] for i in ix]),
-        settings=TrainSettings(epochs=100, learning_rate=2e-2, batch_size=4, max_steps=steps, warmup_ratio=0.0),
-        progress=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def lora_checkpoint(base, tmp_path_factory):
-    seed_everything(0)
-    segmenter = Segmenter.create(LABELS, encoder=base, finetune="lora", max_length=12, stride=3, lora_rank=4)
-    quick_train(segmenter)
+    segmenter = build_segmenter(base, examples=TRAIN, labels=LABELS, max_length=12, stride=3)
     folder = segmenter.save_pretrained(tmp_path_factory.mktemp("lora") / "ckpt")
     return segmenter, folder
+
+
+def train_tiny(train, dev, base: Path, output_dir: Path, *, labels=LABELS, **settings) -> dict:
+    """train_segmenter on the tiny base: windows of 16 tokens (stride 4), one thread, no progress bar."""
+    return train_segmenter(
+        train,
+        dev,
+        labels=labels,
+        output_dir=output_dir,
+        encoder=base,
+        max_length=16,
+        stride=4,
+        threads=1,
+        progress=False,
+        **settings,
+    )
 
 
 def spans(predictions):
@@ -126,17 +92,9 @@ def copy_of(folder: Path, tmp_path: Path) -> Path:
     return target
 
 
-def edit_meta(folder: Path, **changes) -> None:
-    path = folder / META_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data.update(changes)
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
 def relabel(folder: Path, labels: list[str]) -> None:
     """Edit the label list consistently (labels and tags), as someone fixing a checkpoint by hand might."""
-    data = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    edit_meta(folder, labels=labels, settings={**data["settings"], "tags": list(bio_tags(labels))})
+    edit_meta(folder, labels=labels, **{"settings.tags": list(bio_tags(labels))})
 
 
 # -- LoRA ------------------------------------------------------------------------------
@@ -245,22 +203,17 @@ def test_save_replaces_an_existing_checkpoint_atomically(lora_checkpoint, tmp_pa
 
 def test_train_segmenter_full_round_trip(base, tmp_path):
     output = tmp_path / "full"
-    metrics = train_segmenter(
+    metrics = train_tiny(
         TRAIN,
         DEV,
-        labels=LABELS,
-        output_dir=output,
-        encoder=base,
+        base,
+        output,
         finetune="full",
         epochs=3,
         learning_rate=5e-3,
         batch_size=4,
         seed=0,
-        max_length=16,
-        stride=4,
         training_info={"data": "fixture", "command": "pytest"},
-        threads=1,
-        progress=False,
     )
     assert {p.name for p in output.iterdir()} == FULL_FILES
     assert 1 <= metrics["train/best_epoch"] <= 3 and metrics["train/steps"] == 6
@@ -287,24 +240,18 @@ def test_train_segmenter_full_round_trip(base, tmp_path):
 
 
 def test_train_segmenter_resumes_a_finished_run_without_training(base, tmp_path):
-    args = dict(
-        labels=LABELS,
-        encoder=base,
-        finetune="lora",
-        epochs=2,
-        learning_rate=1e-2,
-        batch_size=4,
-        seed=3,
-        max_length=16,
-        stride=4,
-        lora_rank=2,
-        state_dir=tmp_path / "state",
-        threads=1,
-        progress=False,
-    )
-    first = train_segmenter(TRAIN, DEV, output_dir=tmp_path / "a", **args)
+    args = {
+        "finetune": "lora",
+        "epochs": 2,
+        "learning_rate": 1e-2,
+        "batch_size": 4,
+        "seed": 3,
+        "lora_rank": 2,
+        "state_dir": tmp_path / "state",
+    }
+    first = train_tiny(TRAIN, DEV, base, tmp_path / "a", **args)
     assert (tmp_path / "state" / "state.json").is_file()
-    again = train_segmenter(TRAIN, DEV, output_dir=tmp_path / "b", **args)
+    again = train_tiny(TRAIN, DEV, base, tmp_path / "b", **args)
     for key, value in first.items():
         if key.startswith("components/"):
             assert again[key] == pytest.approx(value), key
@@ -312,44 +259,18 @@ def test_train_segmenter_resumes_a_finished_run_without_training(base, tmp_path)
     b = Segmenter.from_pretrained(tmp_path / "b").predict([t for t, _ in DEV])
     assert spans(a) == spans(b)
     with pytest.raises(ValueError, match="other settings"):
-        train_segmenter(TRAIN, DEV, output_dir=tmp_path / "c", **{**args, "learning_rate": 2e-2})
+        train_tiny(TRAIN, DEV, base, tmp_path / "c", **{**args, "learning_rate": 2e-2})
 
 
 def test_train_segmenter_accepts_threads_and_checks_labels(base, tmp_path):
     text, gold = TRAIN[0]
     thread = Thread(id="t", post=Post(id="op", author=None, text=text, components=gold))
-    metrics = train_segmenter(
-        [thread],
-        None,
-        labels=LABELS,
-        output_dir=tmp_path / "t",
-        encoder=base,
-        finetune="lora",
-        epochs=1,
-        learning_rate=1e-2,
-        batch_size=2,
-        max_length=16,
-        stride=4,
-        max_steps=1,
-        threads=1,
-        progress=False,
+    metrics = train_tiny(
+        [thread], None, base, tmp_path / "t", finetune="lora", epochs=1, learning_rate=1e-2, batch_size=2, max_steps=1
     )
     assert metrics["train/steps"] == 1 and "components/span_exact/micro_f1" not in metrics  # no dev
     with pytest.raises(ValueError, match="training message 0: .*'Claim'"):
-        train_segmenter(
-            TRAIN,
-            None,
-            labels=["Premise"],
-            output_dir=tmp_path / "x",
-            encoder=base,
-            epochs=1,
-            learning_rate=1e-2,
-            batch_size=2,
-            max_length=16,
-            stride=4,
-            threads=1,
-            progress=False,
-        )
+        train_tiny(TRAIN, None, base, tmp_path / "x", labels=["Premise"], epochs=1, learning_rate=1e-2, batch_size=2)
 
 
 def test_create_validates_its_arguments(base):

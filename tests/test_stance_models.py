@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import build_encoder, edit_meta, vocabulary
 
 from argmine.errors import CheckpointError
 from argmine.metrics.stance import stance_metrics
@@ -49,27 +50,9 @@ def invented_examples(n: int, seed: int, weights: tuple[int, ...] = (2, 2, 5)) -
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer BERT with a WordPiece vocabulary of the invented words, saved as an encoder folder."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    folder = tmp_path_factory.mktemp("tiny-encoder")
     words = sorted({w for ws in CUES.values() for w in ws} | set(FILLER) | {"replying", "to", "|", ":", "…", "."})
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *letters, *(f"##{c}" for c in letters)]
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(dict.fromkeys(vocab))})
-    tokenizer.save_pretrained(str(folder))
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        initializer_range=0.2,  # wider than BERT's 0.02, so a random tiny encoder tells inputs apart
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(str(folder))
-    return folder
+    vocab = vocabulary(words, letters="abcdefghijklmnopqrstuvwxyz")
+    return build_encoder(tmp_path_factory.mktemp("tiny-encoder"), vocab=vocab)
 
 
 def train_tiny(encoder: Path, out: Path, finetune: str, **kw: object) -> dict:
@@ -172,24 +155,18 @@ def lora_checkpoint(tiny_encoder: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def _edit_meta(folder: Path, **changes: object) -> None:
-    data = json.loads((folder / "argmine.json").read_text())
-    data.update(changes)
-    (folder / "argmine.json").write_text(json.dumps(data))
-
-
 def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> None:
     TransformerStanceClassifier.from_pretrained(lora_checkpoint)  # the good one loads
     cases = {}
     for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version"):
         cases[name] = tmp_path / name
         shutil.copytree(lora_checkpoint, cases[name])
-    _edit_meta(cases["fingerprint"], base_sha256="0" * 64)
-    _edit_meta(cases["kind"], kind="stance-sklearn")
-    _edit_meta(cases["labels"], labels=["support", "attack"])
+    edit_meta(cases["fingerprint"], base_sha256="0" * 64)
+    edit_meta(cases["kind"], kind="stance-sklearn")
+    edit_meta(cases["labels"], labels=["support", "attack"])
     (cases["missing"] / "adapter_model.safetensors").unlink()
     (cases["corrupt"] / "adapter_model.safetensors").write_bytes(b"not safetensors at all")
-    _edit_meta(cases["version"], argmine_version="9.0.0")
+    edit_meta(cases["version"], argmine_version="9.0.0")
     expected = {
         "fingerprint": "sha256",
         "kind": "expected 'stance'",
@@ -293,9 +270,9 @@ def test_bad_sklearn_checkpoints(tmp_path: Path) -> None:
         cases[name] = tmp_path / name
         shutil.copytree(good, cases[name])
     (cases["missing"] / "features.json").unlink()
-    _edit_meta(cases["shape"], labels=["support", "attack", "none", "query"])
+    edit_meta(cases["shape"], labels=["support", "attack", "none", "query"])
     (cases["json"] / "features.json").write_text("{not json")
-    _edit_meta(cases["kind"], kind="stance")
+    edit_meta(cases["kind"], kind="stance")
     spec = json.loads((cases["vocab"] / "features.json").read_text())
     spec["blocks"][0]["vocabulary"] = spec["blocks"][0]["vocabulary"][:-1]
     (cases["vocab"] / "features.json").write_text(json.dumps(spec))

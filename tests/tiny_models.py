@@ -1,9 +1,13 @@
-"""Tiny in-process models for pipeline tests: a 2-layer BERT, a segmenter and a stance classifier on it.
+"""Tiny in-process models for tests: a 2-layer BERT, a segmenter and a stance classifier on it, and helpers around them.
 
     build_encoder(dir)            a WordPiece vocabulary of invented words + single letters, random 2-layer BERT
     build_segmenter(encoder)      LoRA segmenter (Claim / Premise) trained for a few dozen steps on CLAIM_TEXTS
     build_stance(encoder)         LoRA stance classifier (support / attack / none), untrained: a fixed random head
     build_pipeline_parts(dir)     all three saved under ``dir``: (encoder, segmenter folder, stance folder)
+    claim_example(claim, premise) a "claim because premise" text with its two gold components
+    edit_meta(folder, **changes)  change keys of a checkpoint's argmine.json, as a hand edit would
+    mine_cli(argv, capsys)        run ``argmine mine ARGV``; (exit code, stdout, stderr)
+    check_minilm_delta(folder)    a LoRA checkpoint on the real encoder is small and names that encoder
 
 Everything is seeded, so predictions are the same from run to run; they are
 meant to exercise the plumbing (ids, offsets, order, streaming), not to be
@@ -14,10 +18,16 @@ building takes about a second.
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from argmine.checkpoint import META_FILE, encoder_fingerprint, resolve_encoder
+from argmine.errors import ArgmineError
 from argmine.thread import Component, make_component
 
 WORDS = (  # noqa: SIM905 (a vocabulary reads best as one string)
@@ -28,10 +38,12 @@ WORDS = (  # noqa: SIM905 (a vocabulary reads best as one string)
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 SEGMENT_LABELS = ("Claim", "Premise")
 STANCE_LABELS = ("support", "attack", "none")
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
-def _claim_example(claim: str, premise: str, glue: str = " because ") -> tuple[str, list[Component]]:
-    text = f"{claim}{glue}{premise} ."
+def claim_example(claim: str, premise: str, glue: str = " because ", end: str = " .") -> tuple[str, list[Component]]:
+    """``claim + glue + premise + end`` and its gold components: the claim (id ``c``) and the premise (id ``p``)."""
+    text = f"{claim}{glue}{premise}{end}"
     start = len(claim) + len(glue)
     return text, [
         make_component(text, 0, len(claim), "Claim", "c"),
@@ -41,19 +53,38 @@ def _claim_example(claim: str, premise: str, glue: str = " because ") -> tuple[s
 
 # Short texts whose first part is a claim and whose part after "because"/"since" is a premise.
 CLAIM_TEXTS = [
-    _claim_example("we should build more bike lanes", "cycling is cheap and clean"),
-    _claim_example("the town must keep its library open", "children read there", glue=" since "),
-    _claim_example("we should plant more trees", "people need clean air"),
-    _claim_example("it is fair", "people need parks", glue=" , because "),
+    claim_example("we should build more bike lanes", "cycling is cheap and clean"),
+    claim_example("the town must keep its library open", "children read there", glue=" since "),
+    claim_example("we should plant more trees", "people need clean air"),
+    claim_example("it is fair", "people need parks", glue=" , because "),
 ] * 2
+# The four distinct texts of CLAIM_TEXTS, without their gold.
+TEXTS = [text for text, _ in CLAIM_TEXTS[:4]]
 
 
-def build_encoder(folder: Path, *, seed: int = 0) -> Path:
-    """A random 2-layer BERT (hidden size 32) and its tokenizer, saved as an encoder folder."""
+def vocabulary(words: Sequence[str], letters: str = LETTERS) -> list[str]:
+    """BERT's special tokens, ``words``, then each letter alone and as a ``##`` continuation (duplicates dropped)."""
+    return list(dict.fromkeys([*SPECIAL_TOKENS, *words, *letters, *(f"##{c}" for c in letters)]))
+
+
+def build_encoder(
+    folder: Path,
+    *,
+    vocab: Sequence[str] | None = None,
+    max_positions: int = 128,
+    initializer_range: float = 0.2,
+    seed: int = 0,
+) -> Path:
+    """A random 2-layer BERT (hidden size 32) and its tokenizer, saved as an encoder folder.
+
+    ``vocab`` defaults to the words of CLAIM_TEXTS plus single letters. The default
+    ``initializer_range`` is ten times BERT's, so a random tiny encoder tells inputs apart.
+    """
     from transformers import BertConfig, BertModel, BertTokenizer
     from transformers.utils import logging as hf_logging
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "|", ":", "…", *WORDS, *LETTERS, *(f"##{c}" for c in LETTERS)]
+    if vocab is None:
+        vocab = vocabulary(["|", ":", "…", *WORDS])
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(dict.fromkeys(vocab))})
     tokenizer.save_pretrained(str(folder))
     config = BertConfig(
@@ -62,8 +93,8 @@ def build_encoder(folder: Path, *, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=128,
-        initializer_range=0.2,  # a random tiny encoder then tells inputs apart
+        max_position_embeddings=max_positions,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     hf_logging.disable_progress_bar()
@@ -74,17 +105,25 @@ def build_encoder(folder: Path, *, seed: int = 0) -> Path:
     return folder
 
 
-def build_segmenter(encoder: Path, *, steps: int = 40, max_length: int = 16, stride: int = 4):
-    """A LoRA segmenter that has learnt ``CLAIM_TEXTS`` (short windows, so long texts use several)."""
+def build_segmenter(
+    encoder: Path,
+    *,
+    examples: Sequence[tuple[str, Sequence[Component]]] = CLAIM_TEXTS,
+    labels: tuple[str, ...] = SEGMENT_LABELS,
+    steps: int = 40,
+    max_length: int = 16,
+    stride: int = 4,
+):
+    """A LoRA segmenter that has learnt ``examples`` (short windows, so long texts use several)."""
     from argmine.segmenter.model import Segmenter
     from argmine.training import TrainSettings, fit, seed_everything
 
     seed_everything(0)
     segmenter = Segmenter.create(
-        SEGMENT_LABELS, encoder=encoder, finetune="lora", max_length=max_length, stride=stride, lora_rank=4
+        labels, encoder=encoder, finetune="lora", max_length=max_length, stride=stride, lora_rank=4
     )
-    tokenized = segmenter.tokenize([text for text, _ in CLAIM_TEXTS])
-    windows = [w for (_, gold), tok in zip(CLAIM_TEXTS, tokenized) for w in segmenter.windows(tok, gold)]
+    tokenized = segmenter.tokenize([text for text, _ in examples])
+    windows = [w for (_, gold), tok in zip(examples, tokenized) for w in segmenter.windows(tok, gold)]
     fit(
         segmenter.model,
         lengths=[len(w) for w in windows],
@@ -113,3 +152,66 @@ def build_pipeline_parts(folder: Path) -> tuple[Path, Path, Path]:
     segmenter = build_segmenter(encoder).save_pretrained(folder / "segmenter")
     stance = build_stance(encoder).save_pretrained(folder / "stance")
     return encoder, Path(segmenter), Path(stance)
+
+
+def edit_meta(folder: Path, **changes: object) -> None:
+    """Set ``changes`` in the checkpoint's argmine.json, as someone editing it by hand might.
+
+    A key ``settings.NAME`` (pass it as ``**{"settings.NAME": value}``) sets one entry of ``settings``.
+    """
+    path = folder / META_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        if key.startswith("settings."):
+            data["settings"][key.split(".", 1)[1]] = value
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+# -- the ``argmine mine`` command ------------------------------------------------------------------
+
+
+def cli_is_wired() -> bool:
+    """Whether argmine.cli has the ``mine`` command yet."""
+    from argmine.cli import build_parser
+
+    commands = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return any("mine" in a.choices for a in commands)
+
+
+def mine_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run ``argmine mine ARGV`` as the CLI does (through argmine.cli once it has the command): code, stdout, stderr."""
+    if cli_is_wired():
+        from argmine.cli import main
+
+        code = main(["mine", *argv])
+    else:  # the same error handling as argmine.cli.main
+        from argmine.mine import add_mine_arguments
+
+        parser = argparse.ArgumentParser(prog="argmine mine")
+        add_mine_arguments(parser)
+        args = parser.parse_args(argv)
+        try:
+            code = args.run(args)
+        except (ArgmineError, ValueError, OSError) as error:
+            print(f"argmine mine: error: {error}", file=sys.stderr)
+            code = 2
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- checkpoints on the real packaged encoder (integration tests) ------------------------------------
+
+MIB = 1024 * 1024
+SHIP_LIMIT = 10 * MIB  # what the issue allows a shipped checkpoint in git
+
+
+def check_minilm_delta(folder: Path, *, adapter_limit: int) -> None:
+    """A LoRA checkpoint on all-MiniLM-L6-v2 ships small (all of it, and the adapter alone) and names its encoder."""
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    assert size < SHIP_LIMIT, f"checkpoint is {size / 1e6:.1f} MB"
+    assert (folder / "adapter_model.safetensors").stat().st_size < adapter_limit
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    assert meta["base_encoder"] == "minilm"
+    assert meta["base_sha256"] == encoder_fingerprint(resolve_encoder("minilm"))

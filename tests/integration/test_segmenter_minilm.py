@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import MIB, check_minilm_delta, claim_example
 
-from argmine.checkpoint import encoder_fingerprint, resolve_encoder
+from argmine.checkpoint import resolve_encoder
 from argmine.segmenter.encoding import IGNORE, bio_tags, decode, make_windows, tokenize, word_tags
 from argmine.segmenter.model import Segmenter
 from argmine.segmenter.train import train_segmenter
-from argmine.thread import make_component
 
 pytestmark = pytest.mark.integration
 
-SHIP_LIMIT = 10 * 1024 * 1024  # what the issue allows a shipped checkpoint in git
-
 
 def invented(claim: str, premise: str) -> tuple[str, list]:
-    text = f"{claim}, because {premise}."
-    start = len(claim) + len(", because ")
-    return text, [
-        make_component(text, 0, len(claim), "Claim", "c"),
-        make_component(text, start, start + len(premise), "Premise", "p"),
-    ]
+    return claim_example(claim, premise, glue=", because ", end=".")
 
 
 TRAIN = [
@@ -58,12 +50,7 @@ def test_lora_on_minilm_ships_small_and_reloads(tmp_path: Path):
         progress=False,
     )
     assert metrics["train/steps"] == 2
-    size = sum(p.stat().st_size for p in output.iterdir())
-    assert size < SHIP_LIMIT, f"checkpoint is {size / 1e6:.1f} MB"
-    assert (output / "adapter_model.safetensors").stat().st_size < 3 * 1024 * 1024
-    meta = json.loads((output / "argmine.json").read_text(encoding="utf-8"))
-    assert meta["base_encoder"] == "minilm"
-    assert meta["base_sha256"] == encoder_fingerprint(resolve_encoder("minilm"))
+    check_minilm_delta(output, adapter_limit=3 * MIB)
 
     loaded = Segmenter.from_pretrained(output)
     texts = [t for t, _ in TRAIN] + ["", "A text with “curly quotes”, an accent in café and   extra   spaces. " * 20]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import MIB, check_minilm_delta
 
-from argmine.checkpoint import encoder_fingerprint, resolve_encoder
 from argmine.stance.inputs import StanceExample, StanceInput
 from argmine.stance.train import train_stance
 from argmine.stance.transformer import TransformerStanceClassifier
@@ -57,12 +56,7 @@ def test_lora_on_minilm_small_delta_and_reload(tmp_path: Path) -> None:
         progress=False,
     )
     assert metrics["train/steps"] == 2
-    delta = sum(p.stat().st_size for p in folder.iterdir())
-    assert delta < 10 * 1024 * 1024, f"checkpoint is {delta / 1e6:.1f} MB"
-    assert (folder / "adapter_model.safetensors").stat().st_size < 5 * 1024 * 1024
-    meta = json.loads((folder / "argmine.json").read_text())
-    assert meta["base_encoder"] == "minilm"
-    assert meta["base_sha256"] == encoder_fingerprint(resolve_encoder("minilm"))
+    check_minilm_delta(folder, adapter_limit=5 * MIB)
 
     # the model in memory at the end of training and the reloaded one agree
     reloaded = TransformerStanceClassifier.from_pretrained(folder)
