@@ -26,16 +26,8 @@ AUTHORS = [
 CHROME = ("Expand full comment", "'s avatar", "’s avatar", "2dEdited", "11 Comments")
 
 
-@pytest.fixture(scope="module")
-def page_path(shared_data: Path) -> Path:
-    path = shared_data.parent / "threads" / "substack-caucasus-comments.txt"
-    if not path.is_file():
-        pytest.fail(f"{path} is missing beside the corpora")
-    return path
-
-
-def test_eleven_comments_by_the_right_authors(page_path: Path) -> None:
-    thread = read_text_page(page_path)
+def test_eleven_comments_by_the_right_authors(substack_page: Path) -> None:
+    thread = read_text_page(substack_page)
     assert len(thread.comments) == 11
     assert [c.author for c in thread.comments] == AUTHORS
     assert thread.meta["declared_comment_count"] == 11
@@ -43,9 +35,9 @@ def test_eleven_comments_by_the_right_authors(page_path: Path) -> None:
     assert "unparsed" not in thread.meta
 
 
-def test_no_chrome_in_any_body_and_bodies_are_page_text(page_path: Path) -> None:
-    thread = read_text_page(page_path)
-    page = page_path.read_text(encoding="utf-8")
+def test_no_chrome_in_any_body_and_bodies_are_page_text(substack_page: Path) -> None:
+    thread = read_text_page(substack_page)
+    page = substack_page.read_text(encoding="utf-8")
     for comment in thread.comments:
         assert comment.text and comment.text == comment.text.strip()
         assert not any(chrome in comment.text for chrome in CHROME), comment.author
@@ -56,15 +48,15 @@ def test_no_chrome_in_any_body_and_bodies_are_page_text(page_path: Path) -> None
     assert len(multi) == 4  # the comments of several paragraphs keep their paragraph breaks
 
 
-def test_portuguese_comment_is_intact(page_path: Path) -> None:
-    last = read_text_page(page_path).comments[-1]
+def test_portuguese_comment_is_intact(substack_page: Path) -> None:
+    last = read_text_page(substack_page).comments[-1]
     assert last.author == "Robin Kayt Kayt"
     assert "sensível" in last.text and "humilhação" in last.text and "não" in last.text
     assert last.text.endswith("Global.")
 
 
-def test_the_exchange_is_linked_and_the_rest_answer_the_post(page_path: Path) -> None:
-    thread = read_text_page(page_path)
+def test_the_exchange_is_linked_and_the_rest_answer_the_post(substack_page: Path) -> None:
+    thread = read_text_page(substack_page)
     replies = {c.id: c.reply_to for c in thread.comments}
     assert replies["c4"] == "c3" and replies["c5"] == "c4"  # rakyat kecil ↔ Madame Publius
     assert all(replies[c] == "post" for c in replies if c not in ("c4", "c5"))
