@@ -13,7 +13,6 @@ plain typed functions of the library and writes the run folder:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -307,7 +306,3 @@ def _flags_with_values(overrides: Sequence[str]) -> list[str]:
 
 
 _VALUED_FLAGS = ("--cfg", "-c", "--package", "-p", "--info", "-i", "--config-name", "-cn", "--config-dir", "-cd")
-
-
-def load_metrics(run_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
