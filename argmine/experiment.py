@@ -9,6 +9,12 @@ plain typed functions of the library and writes the run folder:
       checkpoint/          the trained model (train)
       state/               what a resumed run continues from (train)
       metrics.json         the scores (written atomically)
+
+Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1) every process runs
+``argmine train``: they agree on rank 0's run folder, train data-parallel
+(``argmine.training.fit``), and only rank 0 writes the run folder. The other
+ranks' Hydra output goes to a scratch folder that is deleted at the end, and
+they log warnings only.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,6 +77,7 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         "data": {"name": data.name, "train": data.train_split, "dev": data.dev_split},
     }
     checkpoint = run_dir / "checkpoint"
+    writer = _is_rank0()  # under torchrun all ranks train; rank 0 alone writes the run folder
     if task.kind == "components":
         metrics = _train_components(cfg, train, dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
@@ -86,14 +94,16 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         ):
             # train/seconds etc. exist for both halves: keep each as train/<part>/...
             metrics |= {k.replace("train/", f"train/{part}/", 1) if k.startswith("train/") else k: v for k, v in scores.items()}
-        miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
-        miner.save_pretrained(checkpoint)
-        shutil.rmtree(parts)  # both now live inside the pipeline checkpoint
+        if writer:
+            miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
+            miner.save_pretrained(checkpoint)
+            shutil.rmtree(parts)  # both now live inside the pipeline checkpoint
     else:
         raise ValueError(f"task.kind must be components, stance or both, got {task.kind!r}")
     metrics = {key: value for key, value in metrics.items() if key != "checkpoint"}
-    write_json(run_dir / "metrics.json", metrics)
-    shutil.rmtree(state_dir, ignore_errors=True)  # the run finished: nothing left to resume
+    if writer:
+        write_json(run_dir / "metrics.json", metrics)
+        shutil.rmtree(state_dir, ignore_errors=True)  # the run finished: nothing left to resume
     return metrics
 
 
@@ -125,6 +135,7 @@ def _train_components(
         warmup_ratio=trainer.warmup_ratio,
         state_dir=state_dir,
         threads=trainer.threads,
+        device=trainer.device,
         training_info=info,
     )
 
@@ -165,6 +176,7 @@ def _train_stance(
         state_dir=state_dir if transformer else None,
         sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
         cpu_threads=trainer.threads,
+        device=trainer.device,
         training_info=info,
     )
 
@@ -257,17 +269,41 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 
 def main(command: str, overrides: Sequence[str]) -> int:
-    """Run ``train`` or ``evaluate`` with Hydra overrides (``-m`` for sweeps)."""
+    """Run ``train`` or ``evaluate`` with Hydra overrides (``-m`` for sweeps).
+
+    Under ``torchrun`` every rank runs ``train`` (data-parallel; rank 0's run
+    folder); ``evaluate`` runs on rank 0 only.
+    """
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
     failures: list[BaseException] = []
     parent = os.getpid()
+    rank, world_size = _launch()
+    flags = _flags_with_values(overrides)
+    rest = [o for o in overrides if o not in flags]
+    scratch: str | None = None
+    if world_size > 1:
+        if {"-m", "--multirun"} & set(flags):
+            raise ValueError("a sweep (-m) cannot run under torchrun: launch each run of it on its own")
+        if command == "evaluate" and rank != 0:
+            return 0  # evaluation is one process's work
+        if rank != 0:
+            # Hydra names its run folder by the time, which may differ between ranks: these ranks
+            # work in rank 0's run folder (see job) and give Hydra a scratch folder, deleted below.
+            scratch = tempfile.mkdtemp(prefix=f"argmine-rank{rank}-")
+            rest += [f"hydra.run.dir={scratch}", "hydra.output_subdir=null", "hydra.job_logging.root.level=WARNING"]
+    group: list[bool] = []  # whether job created the process group
 
     def job(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
             if command == "train":
+                if world_size > 1:
+                    from argmine.training import broadcast_object, pick_device, start_distributed
+
+                    group.append(start_distributed(pick_device(cfg.trainer.device)))
+                    run_dir = Path(broadcast_object(str(run_dir)))
                 metrics = run_train(cfg, run_dir, command=" ".join(["argmine", command, *overrides]))
             else:
                 metrics = run_evaluate(cfg, run_dir)
@@ -278,23 +314,44 @@ def main(command: str, overrides: Sequence[str]) -> int:
                 raise  # a launcher's worker process (joblib, submitit): let the sweep see the failure
             failures.append(error)
             return
-        print(_summary(metrics))
-        print(f"run folder: {run_dir}")
+        if rank == 0:
+            print(_summary(metrics))
+            print(f"run folder: {run_dir}")
 
     entry = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=command)(job)
     saved = sys.argv
     # hydra.job.name names the log file: train.log / evaluate.log
     # Hydra's parser wants its flags (-m, --cfg job, ...) before the overrides.
-    flags = _flags_with_values(overrides)
-    rest = [o for o in overrides if o not in flags]
     sys.argv = [f"argmine {command}", *flags, f"hydra.job.name={command}", *rest]
     try:
         entry()
     finally:
         sys.argv = saved
+        if any(group):
+            from argmine.training import stop_distributed
+
+            stop_distributed()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if failures:
         raise failures[0]
     return 0
+
+
+def _launch() -> tuple[int, int]:
+    """(RANK, WORLD_SIZE) that torchrun / accelerate launch set; (0, 1) for a process started alone.
+
+    Read from the environment rather than ``argmine.training.Launch``, so that
+    ``evaluate`` and the scikit-learn runs import no torch for it.
+    """
+    try:
+        return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        raise ValueError("RANK and WORLD_SIZE must be integers (set by torchrun)") from None
+
+
+def _is_rank0() -> bool:
+    return _launch()[0] == 0
 
 
 def _flags_with_values(overrides: Sequence[str]) -> list[str]:

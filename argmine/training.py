@@ -15,22 +15,38 @@ written as safetensors + JSON, never pickles.
 
 The run folder (``state_dir``) holds, after each finished epoch:
 
-    state.json              epoch, step, best epoch, history, settings, Python/NumPy RNG
+    state.json              epoch, step, best epoch, history, settings, processes, Python/NumPy RNG
     last.safetensors        the trainable parameters after that epoch
     best.safetensors        the trainable parameters of the best epoch so far
     optimizer.safetensors   optimizer moments + torch RNG (its param groups are in state.json)
 
 Calling ``fit`` again with the same ``state_dir`` and settings continues after
-the last finished epoch with the same batch order it would have had.
+the last finished epoch with the same batch order it would have had (on any
+device: tensors are saved from the CPU; but with as many processes).
+
+Data-parallel training: under ``torchrun`` or ``accelerate launch`` (WORLD_SIZE > 1)
+``fit`` joins the process group (nccl on a GPU, gloo on the CPU) and wraps the model in
+``DistributedDataParallel``. Every rank builds the same seeded batch plan and takes every
+WORLD_SIZE-th batch of it, so all ranks take the same number of steps on disjoint data
+and DDP averages their gradients; the optimizer and schedule are the same everywhere.
+(The last ``len % WORLD_SIZE`` batches of an epoch are left out; see ``shard_batches``.)
+A step thus sees WORLD_SIZE batches, and an epoch has 1/WORLD_SIZE of the steps; the
+learning rate is not scaled for that. Dropout is seeded per rank and epoch.
+Rank 0 alone evaluates, logs, draws progress bars and writes ``state_dir``; it sends
+each epoch's record (loss, dev metrics) to the other ranks, so all pick the same best
+epoch. ``state_dir`` must be readable by every rank (one machine, or a shared disk) to
+resume.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -69,12 +85,14 @@ def available_cores() -> int:
 
 
 def use_cpu_threads(n: int | None = None) -> int:
-    """Let torch use ``n`` intra-op threads (default: every core we may run on); returns ``n``.
+    """Let torch use ``n`` intra-op threads (default: our share of the cores); returns ``n``.
 
-    More threads than cores only adds contention on a small CPU.
+    The default is every core we may run on, divided among the processes that
+    ``torchrun`` started on this machine (LOCAL_WORLD_SIZE). More threads than
+    cores only adds contention on a small CPU.
     """
     if n is None:
-        n = available_cores()
+        n = max(1, available_cores() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     if n < 1:
         raise ValueError(f"thread count must be at least 1, got {n}")
     torch.set_num_threads(n)
@@ -141,6 +159,136 @@ def length_bucketed_batches(
     return batches
 
 
+# -- devices and processes ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Launch:
+    """This process's place in a ``torchrun`` / ``accelerate launch`` job; rank 0 of 1 when started alone."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> Launch:
+        """Read RANK, WORLD_SIZE and LOCAL_RANK, the variables both launchers set for each process."""
+        try:
+            return cls(
+                rank=int(os.environ.get("RANK", "0")),
+                world_size=int(os.environ.get("WORLD_SIZE", "1")),
+                local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+            )
+        except ValueError:
+            raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (set by torchrun)") from None
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+DEVICES = ("auto", "cpu", "cuda")  # or an explicit "cuda:N"
+
+
+def pick_device(name: str, *, local_rank: int | None = None) -> torch.device:
+    """The device ``name`` means for this process.
+
+    ``auto``: ``cuda:LOCAL_RANK`` where CUDA is available, else the CPU;
+    ``cuda``: ``cuda:LOCAL_RANK`` (an error without CUDA); ``cpu``; ``cuda:N`` as given.
+    """
+    if not _is_device_name(name):
+        raise ValueError(f"device must be one of {', '.join(DEVICES)} or cuda:N, got {name!r}")
+    if local_rank is None:
+        local_rank = Launch.from_env().local_rank
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: CUDA is not available here (use device=cpu or device=auto)")
+    return torch.device(f"cuda:{local_rank}" if name == "cuda" else name)
+
+
+def _is_device_name(name: object) -> bool:
+    return isinstance(name, str) and (name in DEVICES or re.fullmatch(r"cuda:\d+", name) is not None)
+
+
+def start_distributed(device: torch.device) -> bool:
+    """Join the process group of a ``torchrun`` / ``accelerate launch`` job; True if this call created it.
+
+    Nothing happens when the process was started alone (WORLD_SIZE 1) or the group
+    exists already. The backend is nccl for a CUDA device, gloo for the CPU; where
+    to meet comes from the launcher's MASTER_ADDR/MASTER_PORT (``env://``).
+    """
+    import torch.distributed as dist
+
+    if not Launch.from_env().distributed or dist.is_initialized():
+        return False
+    if not dist.is_available():
+        raise ValueError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # nccl's collectives (and broadcast_object_list) use the current device
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return True
+
+
+def stop_distributed() -> None:
+    """Leave the process group (if there is one)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def process_rank() -> tuple[int, int]:
+    """(rank, world size) in the running process group, else of the launch (0, 1 when started alone)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    launch = Launch.from_env()
+    return launch.rank, launch.world_size
+
+
+def is_main_process() -> bool:
+    """Whether this process writes files: rank 0, or the only process."""
+    return process_rank()[0] == 0
+
+
+def broadcast_object(value: Any, src: int = 0) -> Any:
+    """Rank ``src``'s ``value`` on every rank (a picklable object); ``value`` itself without a process group."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]
+
+
+def shard_batches(batches: Sequence[list[int]], rank: int, world_size: int) -> list[list[int]]:
+    """Rank ``rank``'s share of one epoch's batches: every ``world_size``-th batch, the same count on every rank.
+
+    The last ``len(batches) % world_size`` batches are left out of this epoch
+    (at most ``world_size - 1``), so that no rank waits in an all-reduce for a
+    step the others never take. The plan is reshuffled every epoch, so other
+    examples are left out next time.
+    """
+    usable = len(batches) - len(batches) % world_size
+    if usable == 0:
+        raise ValueError(
+            f"{len(batches)} batches per epoch cannot be shared by {world_size} processes: "
+            "use a smaller batch_size or fewer processes"
+        )
+    return list(batches[rank:usable:world_size])
+
+
+def _rank_seed(seed: int, epoch: int, rank: int) -> int:
+    """A torch seed for one rank's epoch: dropout differs between ranks and is the same when resumed."""
+    digest = hashlib.sha256(f"{seed}/{epoch}/{rank}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63)
+
+
 # -- the loop ---------------------------------------------------------------
 
 
@@ -158,6 +306,9 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
     select_metric: str | None = None  # dev metric to maximise when picking the best epoch; None: last epoch
+    # auto / cpu / cuda / cuda:N (see pick_device); None: train where the model already is.
+    # Not compared when resuming: a run may continue on another device.
+    device: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -170,6 +321,8 @@ class TrainSettings:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be at least 1 or None, got {self.max_steps}")
+        if self.device is not None and not _is_device_name(self.device):
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, cuda:N or None, got {self.device!r}")
 
 
 @dataclass(frozen=True)
@@ -226,6 +379,13 @@ def fit(
     ``select_metric`` the last epoch is kept. With ``state_dir`` the run can be
     resumed (see the module docstring); a finished run found there is not
     trained again, its best weights are just loaded.
+
+    The model trains on ``settings.device`` and is handed back on the device it
+    came on. Under ``torchrun`` (WORLD_SIZE > 1) each process trains on its
+    shard of every epoch (see the module docstring); ``evaluate`` is called on
+    rank 0 only, ``compute_loss`` gets the ``DistributedDataParallel`` wrapper,
+    and every rank returns the same result and weights. A process group that
+    ``fit`` created, it also destroys.
     """
     if len(lengths) == 0:
         raise ValueError("no training examples")
@@ -234,44 +394,96 @@ def fit(
     trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if not trainable:
         raise ValueError("the model has no trainable parameters")
-    device = next(iter(trainable.values())).device
+    home = next(iter(trainable.values())).device
+    device = home if settings.device is None else pick_device(settings.device)
+    created = start_distributed(device)
+    try:
+        return _train(
+            model,
+            trainable,
+            device,
+            lengths=lengths,
+            collate=collate,
+            settings=settings,
+            evaluate=evaluate,
+            state_dir=state_dir,
+            compute_loss=compute_loss,
+            progress=progress,
+        )
+    finally:
+        model.to(home)
+        if created:
+            stop_distributed()
 
-    plan = [
-        length_bucketed_batches(
+
+def _train(
+    model: nn.Module,
+    trainable: dict[str, nn.Parameter],
+    device: torch.device,
+    *,
+    lengths: Sequence[int],
+    collate: Callable[[list[int]], Batch],
+    settings: TrainSettings,
+    evaluate: Callable[[], Mapping[str, float]] | None,
+    state_dir: str | Path | None,
+    compute_loss: Callable[[nn.Module, Batch], torch.Tensor],
+    progress: bool,
+) -> TrainResult:
+    rank, world = process_rank()
+    main = rank == 0
+    say = log.info if main else log.debug
+    model.to(device)
+
+    plan = []
+    for epoch in range(settings.epochs):
+        batches = length_bucketed_batches(
             lengths, settings.batch_size, shuffle=True, seed=settings.seed + epoch, max_tokens=settings.max_tokens
         )
-        for epoch in range(settings.epochs)
-    ]
-    total_steps = sum(len(batches) for batches in plan)
+        plan.append(shard_batches(batches, rank, world) if world > 1 else batches)
+    total_steps = sum(len(batches) for batches in plan)  # one rank's steps: the schedule is the same on all
     if settings.max_steps is not None:
         total_steps = min(total_steps, settings.max_steps)
     optimizer = _make_optimizer(trainable, settings)
     scheduler = _make_scheduler(optimizer, total_steps, settings.warmup_ratio)
 
-    store = _RunState(Path(state_dir), settings) if state_dir is not None else None
+    store = _RunState(Path(state_dir), settings, world) if state_dir is not None else None
     start_epoch, step, history, best_epoch = 0, 0, [], 0
     best_weights: dict[str, torch.Tensor] | None = None
     if store is not None and store.exists():
+        # Every rank reads the same state. Rank 0 writes again only after the first step,
+        # which waits for all ranks (DDP's set-up below is a collective too).
         start_epoch, step, history, best_epoch = store.load(model, trainable, optimizer, scheduler)
-        log.info("resuming %s after epoch %d (step %d)", store.folder, start_epoch, step)
+        say("resuming %s after epoch %d (step %d)", store.folder, start_epoch, step)
     best_value = _metric_of(history[best_epoch - 1], settings) if best_epoch else -math.inf
-    log.info(
-        "training %d trainable parameters: %d examples, %d epochs, %d steps",
+    net: nn.Module = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # Averages the gradients over the ranks in backward(); also copies rank 0's weights to all at the start.
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    say(
+        "training %d trainable parameters on %s: %d examples, %d epochs, %d steps%s",
         sum(p.numel() for p in trainable.values()),
+        device,
         len(lengths),
         settings.epochs,
         total_steps,
+        f" per process, {world} processes" if world > 1 else "",
     )
 
     for epoch in range(start_epoch, settings.epochs):
         if step >= total_steps:
             break
-        model.train()
+        if world > 1:
+            torch.manual_seed(_rank_seed(settings.seed, epoch, rank))
+        net.train()
         began, losses, tokens, epoch_steps = time.perf_counter(), [], 0, 0
-        bar = tqdm(plan[epoch], desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            plan[epoch], desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not (progress and main), leave=False
+        )
         for indices in bar:
             batch = {k: v.to(device) for k, v in collate(indices).items()}
-            loss = compute_loss(model, batch)
+            loss = compute_loss(net, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1})")
             loss.backward()
@@ -288,40 +500,68 @@ def fit(
                 break
         bar.close()
         seconds = time.perf_counter() - began
+        train_loss = float(np.mean(losses))
+        if world > 1:  # the loss and tokens of all ranks' batches
+            loss_sum, batches_done, tokens_done = _sum_over_ranks([sum(losses), len(losses), tokens], device)
+            train_loss, tokens = loss_sum / batches_done, int(tokens_done)
 
-        metrics: dict[str, float] = {}
-        if evaluate is not None:
-            model.eval()
-            metrics = {k: float(v) for k, v in evaluate().items()}
-            model.train()
-        record = EpochRecord(epoch + 1, epoch_steps, float(np.mean(losses)), tokens, seconds, metrics)
+        record: EpochRecord | None = None
+        if main:
+            metrics: dict[str, float] = {}
+            if evaluate is not None:
+                model.eval()
+                metrics = {k: float(v) for k, v in evaluate().items()}
+                model.train()
+            record = EpochRecord(epoch + 1, epoch_steps, train_loss, tokens, seconds, metrics)
+        # Rank 0's record (its dev metrics) on every rank: all then pick the same best epoch below.
+        record = broadcast_object(record)
         history.append(record)
         value = _metric_of(record, settings)
         if value > best_value or best_epoch == 0:
             best_value, best_epoch = value, epoch + 1
             best_weights = {k: p.detach().clone() for k, p in trainable.items()} if store is None else None
         shown = settings.select_metric
-        log.info(
+        say(
             "epoch %d/%d: loss %.4f, %.0f tokens/s%s%s",
             epoch + 1,
             settings.epochs,
             record.train_loss,
             record.tokens_per_second,
-            f", dev {shown} {metrics[shown]:.4f}" if shown else "",
+            f", dev {shown} {record.metrics[shown]:.4f}" if shown else "",
             " (best)" if best_epoch == epoch + 1 and shown else "",
         )
-        if store is not None:
+        if store is not None and main:
             store.save(epoch + 1, step, history, best_epoch, trainable, optimizer, scheduler)
 
+    del net  # drops DDP's gradient hooks
     model.eval()
     if store is not None and best_epoch:
-        _load_trainable(trainable, store.folder / "best.safetensors")
-    elif best_weights is not None:
+        if main:
+            _load_trainable(trainable, store.folder / "best.safetensors")
+        if world > 1:  # the other ranks need not see rank 0's disk (and rank 0 may delete the folder next)
+            _broadcast_trainable(trainable)
+    elif best_weights is not None:  # every rank kept its own copy: DDP keeps them equal
         with torch.no_grad():
             for name, p in trainable.items():
                 p.copy_(best_weights[name])
     best_metrics = dict(history[best_epoch - 1].metrics) if best_epoch else {}
     return TrainResult(best_epoch, best_metrics, tuple(history), step)
+
+
+def _sum_over_ranks(values: list[float], device: torch.device) -> list[float]:
+    import torch.distributed as dist
+
+    summed = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(summed)
+    return summed.tolist()
+
+
+def _broadcast_trainable(trainable: dict[str, nn.Parameter]) -> None:
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        for p in trainable.values():
+            dist.broadcast(p.detach(), src=0)
 
 
 def _metric_of(record: EpochRecord, settings: TrainSettings) -> float:
@@ -367,9 +607,10 @@ def _load_trainable(trainable: dict[str, nn.Parameter], path: Path) -> None:
 class _RunState:
     """The resumable state of one run, in safetensors + JSON (no pickles)."""
 
-    def __init__(self, folder: Path, settings: TrainSettings) -> None:
+    def __init__(self, folder: Path, settings: TrainSettings, world_size: int = 1) -> None:
         self.folder = folder
         self.settings = settings
+        self.world_size = world_size  # processes that trained it: their shards make the batch plan
 
     def exists(self) -> bool:
         return (self.folder / "state.json").is_file()
@@ -385,7 +626,7 @@ class _RunState:
         scheduler: torch.optim.lr_scheduler.LambdaLR,
     ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        weights = {k: p.detach().contiguous() for k, p in trainable.items()}
+        weights = {k: p.detach().cpu().contiguous() for k, p in trainable.items()}
         _save_atomic(weights, self.folder / "last.safetensors")
         if best_epoch == epoch:
             _save_atomic(weights, self.folder / "best.safetensors")
@@ -402,6 +643,7 @@ class _RunState:
                 "best_epoch": best_epoch,
                 "history": [asdict(r) for r in history],
                 "settings": asdict(self.settings),
+                "world_size": self.world_size,
                 "optimizer": opt_json,
                 "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
                 "python_rng": [py_state[0], list(py_state[1]), py_state[2]],
@@ -421,12 +663,18 @@ class _RunState:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"{path}: unreadable run state ({error}); delete the folder to start afresh") from None
-        saved = data.get("settings")
-        if saved != asdict(self.settings):
-            changed = sorted(k for k in asdict(self.settings) if (saved or {}).get(k) != getattr(self.settings, k))
+        saved = _resumable(data.get("settings") or {})
+        if saved != _resumable(asdict(self.settings)):
+            changed = sorted(k for k in _resumable(asdict(self.settings)) if saved.get(k) != getattr(self.settings, k))
             raise ValueError(
                 f"{path}: this run was started with other settings ({', '.join(changed)} differ); "
                 "resume with the same settings or use a fresh run folder"
+            )
+        trained_by = data.get("world_size", 1)
+        if trained_by != self.world_size:
+            raise ValueError(
+                f"{path}: this run was trained by {trained_by} process(es), each on its share of the batches; "
+                f"resume it with as many, not {self.world_size}"
             )
         _load_trainable(trainable, self.folder / "last.safetensors")
         tensors = load_file(str(self.folder / "optimizer.safetensors"))
@@ -439,6 +687,11 @@ class _RunState:
         np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
         history = [EpochRecord(**r) for r in data["history"]]
         return int(data["epoch"]), int(data["step"]), history, int(data["best_epoch"])
+
+
+def _resumable(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resumed run must share with its start: all but the device."""
+    return {k: v for k, v in settings.items() if k != "device"}
 
 
 def _plain(value: Any) -> Any:
@@ -458,7 +711,7 @@ def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tenso
     for index, slots in state["state"].items():
         for key, value in slots.items():
             if isinstance(value, torch.Tensor):
-                tensors[f"{index}.{key}"] = value.detach().contiguous()
+                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = value
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}

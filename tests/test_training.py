@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from argmine.training import TrainSettings, fit, length_bucketed_batches, seed_everything, use_cpu_threads
+from argmine.training import (
+    TrainSettings,
+    fit,
+    length_bucketed_batches,
+    pick_device,
+    seed_everything,
+    shard_batches,
+    use_cpu_threads,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -134,3 +144,39 @@ def test_fit_max_steps_and_errors():
         fit(model, lengths=[1], collate=lambda ix: {}, settings=TrainSettings(1, 0.1, 1, select_metric="f1"))
     with pytest.raises(ValueError):
         TrainSettings(epochs=0, learning_rate=0.1, batch_size=1)
+
+
+def test_shard_batches_gives_every_rank_as_many_disjoint_batches():
+    batches = [[i] for i in range(7)]
+    shards = [shard_batches(batches, rank, 3) for rank in range(3)]
+    assert shards == [[[0], [3]], [[1], [4]], [[2], [5]]]  # batch 6 is left out of this epoch
+    assert shard_batches(batches, 0, 1) == batches
+    with pytest.raises(ValueError, match="cannot be shared by 8 processes"):
+        shard_batches(batches, 0, 8)
+
+
+def test_pick_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("cpu") == pick_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto", local_rank=1) == torch.device("cuda:1")  # torchrun's LOCAL_RANK picks the GPU
+    assert pick_device("cuda:0", local_rank=1) == torch.device("cuda:0")
+    with pytest.raises(ValueError, match="device must be"):
+        pick_device("gpu")
+    with pytest.raises(ValueError, match="device must be"):
+        TrainSettings(epochs=1, learning_rate=0.1, batch_size=1, device="gpu")
+
+
+def test_a_run_resumes_on_another_device_setting_not_with_other_processes(tmp_path):
+    settings = TrainSettings(epochs=1, learning_rate=0.05, batch_size=8)
+    data = {"lengths": [1] * 64, "collate": lambda ix: {"x": X[ix], "labels": Y[ix]}, "progress": False}
+    fit(Tiny(), settings=settings, state_dir=tmp_path, **data)
+    again = fit(Tiny(), settings=replace(settings, device="cpu"), state_dir=tmp_path, **data)
+    assert again.steps == 8  # the finished run was found, not trained again
+    state = json.loads((tmp_path / "state.json").read_text())
+    state["world_size"] = 2
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="trained by 2 process"):
+        fit(Tiny(), settings=settings, state_dir=tmp_path, **data)

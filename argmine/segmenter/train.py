@@ -4,7 +4,9 @@
     dev messages ──Segmenter.predict──► components ──message_component_metrics──► pick the best epoch
     best epoch ──save_pretrained──► output_dir (argmine.json records data, settings and scores)
 
-Plain typed arguments, no Hydra: the entry point maps its config onto them.
+Plain typed arguments, no Hydra: the entry point maps its config onto them. Under
+``torchrun`` every process calls ``train_segmenter``; ``fit`` shares the batches out,
+and only rank 0 evaluates and saves the checkpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from argmine.metrics.components import message_component_metrics
 from argmine.segmenter.model import Segmenter
 from argmine.thread import Component, Thread
-from argmine.training import TrainSettings, fit, seed_everything, use_cpu_threads
+from argmine.training import TrainSettings, fit, is_main_process, seed_everything, use_cpu_threads
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ def train_segmenter(
     eval_batch_size: int = 32,
     state_dir: str | Path | None = None,
     threads: int | None = None,
+    device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
     card: str | None = None,
     progress: bool = True,
@@ -88,7 +91,9 @@ def train_segmenter(
     ``dev`` the last epoch is kept. ``state_dir`` makes the run resumable
     (keep it outside ``output_dir``); ``max_steps`` cuts the run short for
     smoke tests; ``training_info`` (e.g. data, command) goes into argmine.json
-    and the card. Returns the best epoch's dev scores (keys of
+    and the card. ``device``: where to train (``auto``: the GPU of this process
+    if there is one; see ``argmine.training.pick_device``); the checkpoint is
+    written from the CPU either way. Returns the best epoch's dev scores (keys of
     ``argmine.metrics.components``) plus ``train/best_epoch``, ``train/steps``,
     ``train/loss``, ``train/seconds``, ``train/tokens_per_second``.
     """
@@ -140,6 +145,7 @@ def train_segmenter(
         warmup_ratio=warmup_ratio,
         max_steps=max_steps,
         select_metric=SELECT_METRIC if dev_examples else None,
+        device=device,
     )
     evaluate = (
         (lambda: evaluate_segmenter(segmenter, dev_examples, batch_size=eval_batch_size)) if dev_examples else None
@@ -183,5 +189,6 @@ def train_segmenter(
             for r in result.history
         ],
     }
-    segmenter.with_training(training).save_pretrained(output_dir, card=card)
+    if is_main_process():  # under torchrun every rank holds the same weights; one writes them
+        segmenter.with_training(training).save_pretrained(output_dir, card=card)
     return metrics

@@ -16,18 +16,24 @@ class-weighted cross-entropy: ``class_weighting`` is
 The scikit-learn baseline is always class-balanced; it picks ``C`` among
 ``sklearn_c`` by dev macro-F1 (the first value wins ties, and is the one used
 without dev examples).
+
+Under ``torchrun`` every process calls ``train_stance``: the transformer trains
+data-parallel (see ``argmine.training``), and only rank 0 evaluates and saves.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from argmine.metrics.stance import label_metrics
 from argmine.stance.inputs import StanceExample
@@ -86,6 +92,30 @@ def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def _probabilities(model: Any, rows: Sequence[dict[str, list[int]]], *, batch_size: int) -> np.ndarray:
+    """``model.proba_of_rows(rows)`` wherever the model is: ``fit`` evaluates on the training device.
+
+    ``TransformerStanceClassifier.proba_of_rows`` assumes the CPU; on a GPU the
+    same length-bucketed batches go to the model's device here.
+    """
+    import torch
+
+    from argmine.training import length_bucketed_batches
+
+    device = next(model.model.parameters()).device
+    if device.type == "cpu":
+        return model.proba_of_rows(rows, batch_size=batch_size)
+    out = np.zeros((len(rows), len(model.labels)), dtype=np.float32)
+    was_training = model.model.training
+    model.model.eval()
+    with torch.inference_mode():
+        for indices in length_bucketed_batches([len(r["input_ids"]) for r in rows], batch_size, shuffle=False):
+            batch = {k: v.to(device) for k, v in model.collate([rows[i] for i in indices]).items()}
+            out[indices] = torch.softmax(model.model(**batch).logits.float(), dim=-1).cpu().numpy()
+    model.model.train(was_training)
+    return out
+
+
 def train_stance(
     train_examples: Sequence[StanceExample],
     dev_examples: Sequence[StanceExample],
@@ -112,6 +142,7 @@ def train_stance(
     sklearn_c: Sequence[float] = (1.0, 0.25, 4.0),
     sklearn_max_features: int = 50_000,
     cpu_threads: int | None = None,
+    device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
     card: str | None = None,
     progress: bool = True,
@@ -123,7 +154,11 @@ def train_stance(
     ``sklearn_max_features`` matter. ``lr`` defaults to 5e-4 for LoRA and 5e-5
     for full fine-tuning. ``training_info`` (data name, command, ...) is
     recorded in ``argmine.json`` and the model card. Without dev examples the
-    last epoch is kept and no dev metrics are returned.
+    last epoch is kept and no dev metrics are returned. ``device`` is where the
+    transformer trains (``auto``: this process's GPU if there is one, see
+    ``argmine.training.pick_device``); it is saved from the CPU either way.
+    Under ``torchrun`` ranks other than 0 save nothing and return only the
+    best epoch's scalar dev metrics and the ``train/...`` facts.
     """
     if classifier not in CLASSIFIERS:
         raise ValueError(f"classifier must be one of {', '.join(CLASSIFIERS)}, got {classifier!r}")
@@ -163,7 +198,8 @@ def train_stance(
             )
         seconds = time.perf_counter() - began
         model.meta = replace(model.meta, training={**info, "metrics": _scalars(metrics)})
-        model.save_pretrained(output_dir, card=card)
+        if os.environ.get("RANK", "0") == "0":  # rank 0 of a torchrun launch (read so, to import no torch here)
+            model.save_pretrained(output_dir, card=card)
         return {**metrics, "train/seconds": seconds, "train/examples": len(gold), "checkpoint": str(output_dir)}
     return _train_transformer(
         train_examples,
@@ -186,6 +222,7 @@ def train_stance(
         reserves=(post_reserve, parent_reserve),
         state_dir=state_dir,
         cpu_threads=cpu_threads,
+        device=device,
         info=info,
         card=card,
         progress=progress,
@@ -215,6 +252,7 @@ def _train_transformer(
     reserves: tuple[int, int],
     state_dir: str | Path | None,
     cpu_threads: int | None,
+    device: str | None,
     info: dict[str, Any],
     card: str | None,
     progress: bool,
@@ -224,7 +262,7 @@ def _train_transformer(
     import torch.nn.functional as F
 
     from argmine.stance.transformer import TransformerStanceClassifier
-    from argmine.training import TrainSettings, fit, seed_everything, use_cpu_threads
+    from argmine.training import TrainSettings, fit, is_main_process, seed_everything, use_cpu_threads
 
     weights = class_weights(gold, labels, class_weighting)
     if cpu_threads is not None:
@@ -253,10 +291,11 @@ def _train_transformer(
 
     def compute_loss(net: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
-        return F.cross_entropy(net(**inputs).logits, batch["labels"], weight=weight)
+        logits = net(**inputs).logits
+        return F.cross_entropy(logits, batch["labels"], weight=weight.to(logits.device))
 
-    def evaluate() -> dict[str, float]:
-        probabilities = model.proba_of_rows(dev_rows, batch_size=max(batch_size, 32))
+    def evaluate() -> dict[str, float]:  # fit calls it with the model on the training device
+        probabilities = _probabilities(model, dev_rows, batch_size=max(batch_size, 32))
         predicted = [labels[j] for j in probabilities.argmax(axis=1)]
         return _scalars(dev_metrics(dev_examples, predicted, labels))
 
@@ -268,6 +307,7 @@ def _train_transformer(
         max_tokens=max_tokens,
         max_steps=max_steps,
         select_metric=SELECT_METRIC if dev_examples else None,
+        device=device,
     )
     result = fit(
         model.model,
@@ -279,8 +319,8 @@ def _train_transformer(
         compute_loss=compute_loss,
         progress=progress,
     )
-    metrics: dict[str, Any] = {}
-    if dev_examples:
+    metrics: dict[str, Any] = dict(result.best_metrics)  # what ranks other than 0 return
+    if dev_examples and is_main_process():
         probabilities = model.proba_of_rows(dev_rows, batch_size=max(batch_size, 32))
         metrics = dev_metrics(dev_examples, [labels[j] for j in probabilities.argmax(axis=1)], labels)
     seconds = time.perf_counter() - began
@@ -298,8 +338,9 @@ def _train_transformer(
             "metrics": _scalars(metrics),
         },
     )
-    model.save_pretrained(output_dir, card=card)
-    log.info("stance classifier saved to %s (best epoch %d, %.0f s)", output_dir, result.best_epoch, seconds)
+    if is_main_process():  # under torchrun every rank holds the same weights; one writes them
+        model.save_pretrained(output_dir, card=card)
+        log.info("stance classifier saved to %s (best epoch %d, %.0f s)", output_dir, result.best_epoch, seconds)
     return {
         **metrics,
         "train/best_epoch": result.best_epoch,
