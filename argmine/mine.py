@@ -21,8 +21,11 @@ What it does with what it is given:
   and no stance. Every input comment is in the output, in input order.
 * Stance is toward the original post: a copied page read without ``--post``
   has no post text, so its comments get no stance (the output says so).
-* ``--int8`` runs both models with 8-bit weights: about 2.4x faster on a
-  CPU, at some cost in accuracy (on AAE dev, exact-span F1 0.594 → 0.559).
+* ``--precision`` picks the number format the models run in: ``float32``
+  (what the dev metrics were measured in), ``bfloat16`` (fast where the CPU
+  has bf16 instructions, near-identical predictions), ``int8`` (faster still,
+  spans move: on AAE dev exact-span F1 0.594 → 0.559), or ``auto`` (bfloat16
+  where native, else float32). Measured in experiments/benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import IO
 
 import argmine
 from argmine.errors import ArgmineError
+from argmine.precision import DEFAULT_PRECISION, PRECISIONS
 from argmine.thread import Thread
 
 log = logging.getLogger(__name__)
@@ -78,8 +82,9 @@ def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=16, help="texts per model batch (default: 16)")
     parser.add_argument(
-        "--int8", action="store_true",
-        help="int8 weights: about 2.4x faster on a CPU, slightly different predictions (see experiments/benchmarks)",
+        "--precision", choices=("auto", *PRECISIONS), default=DEFAULT_PRECISION,
+        help=f"number format of the models (default: {DEFAULT_PRECISION}): auto = bfloat16 where the CPU has "
+        "bf16 instructions, else float32; int8 is faster but moves spans (see experiments/benchmarks)",
     )
     parser.set_defaults(run=run_mine)
 
@@ -110,7 +115,7 @@ def run_mine(args: argparse.Namespace) -> int:
     from argmine.pipeline import ArgumentMiner
     from argmine.training import use_cpu_threads
 
-    miner = ArgumentMiner.from_pretrained(checkpoint, int8=args.int8)
+    miner = ArgumentMiner.from_pretrained(checkpoint, precision=args.precision)
     use_cpu_threads()
     counter = _Counter()
     mined = miner.mine_many(

@@ -59,6 +59,7 @@ from tqdm.auto import tqdm
 from argmine import __version__
 from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
 from argmine.errors import CheckpointError
+from argmine.precision import resolve_precision
 from argmine.segmenter.model import Segmenter
 from argmine.stance.inputs import StanceInput, comment_input, component_input
 from argmine.stance.predict import StanceClassifier, load_stance_classifier
@@ -98,7 +99,7 @@ class ArgumentMiner:
         self.stance = stance
         self.claim_labels = claim_labels
         self.training = dict(training) if training is not None else _provenance(segmenter, stance)
-        self.int8 = False  # set by to_int8()
+        self.precision = "float32"  # set by to_precision()
 
     @property
     def component_labels(self) -> tuple[str, ...]:
@@ -118,7 +119,7 @@ class ArgumentMiner:
         *,
         claim_labels: Sequence[str] = DEFAULT_CLAIM_LABELS,
         merge_lora: bool = True,
-        int8: bool = False,
+        precision: str = "float32",
     ) -> ArgumentMiner:
         """Join a segmenter checkpoint and a stance checkpoint (e.g. two training runs) into a miner.
 
@@ -127,10 +128,9 @@ class ArgumentMiner:
         rounding); the adapters themselves are kept, so ``save_pretrained``
         still writes the small delta checkpoints. Don't train a merged model.
 
-        ``int8`` quantizes the linear layers' weights to 8 bits (dynamic
-        quantization: about 2.5× faster matrix products on a CPU, slightly
-        different scores and now and then a different label). An int8 miner
-        cannot be saved: save the checkpoint it was loaded from instead.
+        ``precision``: one of ``argmine.precision.PRECISIONS`` or ``"auto"`` (see ``to_precision``).
+        A miner not in float32 cannot be saved: save the checkpoint it was
+        loaded from instead.
         """
         segmenter = Segmenter.from_pretrained(segmenter_dir)
         stance = load_stance_classifier(stance_dir)
@@ -138,13 +138,15 @@ class ArgumentMiner:
             _merge_lora(segmenter)
             _merge_lora(stance)
         miner = cls(segmenter, stance, claim_labels=claim_labels)
-        return miner.to_int8() if int8 else miner
+        return miner.to_precision(precision)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, *, merge_lora: bool = True, int8: bool = False) -> ArgumentMiner:
+    def from_pretrained(
+        cls, folder: str | Path, *, merge_lora: bool = True, precision: str = "float32"
+    ) -> ArgumentMiner:
         """Load a pipeline folder written by ``save_pretrained``; a bad folder raises ``CheckpointError``.
 
-        ``merge_lora`` and ``int8``: as in ``from_parts``.
+        ``merge_lora`` and ``precision``: as in ``from_parts``.
         """
         folder = Path(folder)
         meta = read_meta(folder, kind=KIND)
@@ -181,22 +183,35 @@ class ArgumentMiner:
         except ValueError as error:
             raise CheckpointError(f"{where}: {error}") from None
         log.info("loaded pipeline %s (components %s; stance %s)", folder, miner.component_labels, miner.stance_labels)
-        return miner.to_int8() if int8 else miner
+        return miner.to_precision(precision)
 
-    def to_int8(self) -> ArgumentMiner:
-        """Quantize both models' linear layers to int8 in place (see ``from_parts``); returns ``self``."""
+    def to_precision(self, precision: str) -> ArgumentMiner:
+        """Run both models in ``precision`` from now on, converting in place; returns ``self``.
+
+        ``"auto"`` picks bfloat16 where the CPU computes it natively and
+        float32 elsewhere (``argmine.precision``). Converting is one way:
+        load the checkpoint again to go back to float32.
+        """
+        precision = resolve_precision(precision)
+        if precision == self.precision:
+            return self
+        if self.precision != "float32":
+            raise ValueError(f"this miner already runs in {self.precision}; load the checkpoint again for {precision}")
         for part in (self.segmenter, self.stance):
             model = getattr(part, "model", None)
-            if model is None:  # the scikit-learn stance baseline: nothing to quantize
+            if model is None:  # the scikit-learn stance baseline: no weights to convert
                 continue
             with warnings.catch_warnings():
                 # peft: "already merged" (expected after merge_lora); torch.ao: quantization moves to torchao
                 warnings.simplefilter("ignore")
                 if hasattr(model, "merge_and_unload"):  # LoRA: fold the adapters in for good
                     model = model.merge_and_unload()
-                part.model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-            part.model.eval()
-        self.int8 = True
+                if precision == "int8":
+                    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                else:
+                    model = model.to(torch.bfloat16)
+            part.model = model.eval()
+        self.precision = precision
         return self
 
     @property
@@ -224,8 +239,10 @@ class ArgumentMiner:
 
     def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
         """Write the pipeline folder atomically (a crash leaves the old one); ``card`` replaces the README.md."""
-        if self.int8:
-            raise ValueError("an int8-quantized miner cannot be saved; save the checkpoint it was loaded from")
+        if self.precision != "float32":
+            raise ValueError(
+                f"a miner converted to {self.precision} cannot be saved; save the checkpoint it was loaded from"
+            )
         folder = Path(folder)
         with staged_folder(folder) as tmp:
             self.segmenter.save_pretrained(tmp / COMPONENTS_DIR)

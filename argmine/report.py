@@ -681,7 +681,7 @@ def _marked(text: str, components: Sequence[Component], classes: Mapping[str, st
 
 SEED_KEYS = ("trainer.seed",)
 # Settings that change how a run is executed, not what it computes.
-IGNORED_KEYS = ("trainer.resume", "trainer.threads")
+IGNORED_KEYS = ("trainer.resume", "trainer.threads", "trainer.device")  # where a run ran, not what it is
 
 
 @dataclass(frozen=True)

@@ -142,9 +142,11 @@ def test_summary_on_stdout_shows_authors_stances_and_components(checkpoint, tmp_
     assert any(line.strip().startswith("premise (") for line in lines)
 
 
-def test_int8_option(checkpoint, tmp_path, capsys):
+@pytest.mark.parametrize("precision", ["int8", "bfloat16", "auto"])
+def test_precision_option(checkpoint, tmp_path, capsys, precision):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(3, comments=3)])
-    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--int8", "--to", "jsonl"], capsys)
+    args = [str(source), "--checkpoint", str(checkpoint), "--precision", precision, "--to", "jsonl"]
+    code, out, err = mine_cli(args, capsys)
     assert code == 0, err
     (mined,) = [json.loads(line) for line in out.splitlines()]
     assert len(mined["comments"]) == 3 and all(c["stance"] for c in mined["comments"])

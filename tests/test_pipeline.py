@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_models import CLAIM_TEXTS, STANCE_LABELS, TEXTS, build_pipeline_parts, edit_meta
 
 from argmine.checkpoint import META_FILE
@@ -338,7 +339,7 @@ def test_claim_labels_must_be_segmenter_labels(miner):
 
 
 def test_int8_miner_runs_but_cannot_be_saved(pipeline_dir, tmp_path):
-    quantized = ArgumentMiner.from_pretrained(pipeline_dir, int8=True)
+    quantized = ArgumentMiner.from_pretrained(pipeline_dir, precision="int8")
     kinds = {type(m).__name__ for part in (quantized.segmenter, quantized.stance) for m in part.model.modules()}
     assert "Linear" in kinds and any("quantized" in type(m).__module__ for m in quantized.segmenter.model.modules())
     assert not any(type(m).__module__.startswith("peft") for m in quantized.stance.model.modules())
@@ -354,6 +355,41 @@ def test_int8_miner_runs_but_cannot_be_saved(pipeline_dir, tmp_path):
     assert not (tmp_path / "q").exists()
 
 
+def test_bfloat16_miner_converts_both_models_and_keeps_every_span_exact(pipeline_dir, miner, tmp_path):
+    converted = ArgumentMiner.from_pretrained(pipeline_dir, precision="bfloat16")
+    assert converted.precision == "bfloat16"
+    for part in (converted.segmenter, converted.stance):
+        assert {p.dtype for p in part.model.parameters()} == {torch.bfloat16}
+    thread = gold_thread()
+    mined, reference = converted.mine(thread), miner.mine(thread)
+    assert [c.id for c in mined.comments] == [c.id for c in thread.comments]
+    for message in mined.messages():
+        for component in message.components:
+            assert message.text[component.start : component.end] == component.text
+            assert 0.0 <= component.score <= 1.0
+    judged = [(ours, theirs) for ours, theirs in zip(mined.comments, reference.comments) if theirs.text.strip()]
+    assert judged and all((ours.stance is None) == (theirs.stance is None) for ours, theirs in judged)
+    for ours, theirs in judged:
+        assert ours.stance.label in STANCE_LABELS
+        assert abs(ours.stance.score - theirs.stance.score) < 0.05  # bf16 rounding, not a different model
+    with pytest.raises(ValueError, match="bfloat16"):
+        converted.save_pretrained(tmp_path / "b")
+    with pytest.raises(ValueError, match="already runs in bfloat16"):
+        converted.to_precision("int8")
+
+
+def test_precision_names_are_checked_and_auto_follows_the_cpu(monkeypatch):
+    from argmine import precision
+
+    with pytest.raises(ValueError, match="precision must be auto or one of float32, bfloat16, int8, got 'fp16'"):
+        precision.resolve_precision("fp16")
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: True)
+    assert precision.resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
+    assert precision.resolve_precision("auto") == "float32"
+    assert precision.resolve_precision("int8") == "int8"
+
+
 def test_a_scikit_learn_stance_part_works_too(miner, tmp_path):
     from argmine.stance.baseline import SklearnStanceClassifier
 
@@ -365,7 +401,7 @@ def test_a_scikit_learn_stance_part_works_too(miner, tmp_path):
     joined = ArgumentMiner(miner.segmenter, baseline)
     folder = joined.save_pretrained(tmp_path / "sk-pipeline")
     assert json.loads((folder / META_FILE).read_text())["settings"]["stance_kind"] == "stance-sklearn"
-    loaded = ArgumentMiner.from_pretrained(folder, int8=True)  # int8 touches only the segmenter here
+    loaded = ArgumentMiner.from_pretrained(folder, precision="int8")  # int8 touches only the segmenter here
     thread = Thread(id="t", post=Post(id="p", author=None, text=TEXTS[0]), comments=[
         Comment(id="a", author=None, reply_to="p", text=f"yes i agree {TEXTS[1]}"),
         Comment(id="b", author=None, reply_to="p", text=f"no that is wrong {TEXTS[2]}"),

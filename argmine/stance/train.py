@@ -33,8 +33,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from argmine.metrics.stance import label_metrics
 from argmine.stance.inputs import StanceExample
 
@@ -90,30 +88,6 @@ def dev_metrics(examples: Sequence[StanceExample], predicted: Sequence[str], lab
 
 def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
-def _probabilities(model: Any, rows: Sequence[dict[str, list[int]]], *, batch_size: int) -> np.ndarray:
-    """``model.proba_of_rows(rows)`` wherever the model is: ``fit`` evaluates on the training device.
-
-    ``TransformerStanceClassifier.proba_of_rows`` assumes the CPU; on a GPU the
-    same length-bucketed batches go to the model's device here.
-    """
-    import torch
-
-    from argmine.training import length_bucketed_batches
-
-    device = next(model.model.parameters()).device
-    if device.type == "cpu":
-        return model.proba_of_rows(rows, batch_size=batch_size)
-    out = np.zeros((len(rows), len(model.labels)), dtype=np.float32)
-    was_training = model.model.training
-    model.model.eval()
-    with torch.inference_mode():
-        for indices in length_bucketed_batches([len(r["input_ids"]) for r in rows], batch_size, shuffle=False):
-            batch = {k: v.to(device) for k, v in model.collate([rows[i] for i in indices]).items()}
-            out[indices] = torch.softmax(model.model(**batch).logits.float(), dim=-1).cpu().numpy()
-    model.model.train(was_training)
-    return out
 
 
 def train_stance(
@@ -295,7 +269,7 @@ def _train_transformer(
         return F.cross_entropy(logits, batch["labels"], weight=weight.to(logits.device))
 
     def evaluate() -> dict[str, float]:  # fit calls it with the model on the training device
-        probabilities = _probabilities(model, dev_rows, batch_size=max(batch_size, 32))
+        probabilities = model.proba_of_rows(dev_rows, batch_size=max(batch_size, 32))
         predicted = [labels[j] for j in probabilities.argmax(axis=1)]
         return _scalars(dev_metrics(dev_examples, predicted, labels))
 

@@ -187,18 +187,22 @@ class TransformerStanceClassifier:
         return self.proba_of_rows(self.tokenize(inputs), batch_size=batch_size)
 
     def proba_of_rows(self, rows: Sequence[dict[str, list[int]]], *, batch_size: int = 32) -> np.ndarray:
-        """``predict_proba`` for inputs already tokenized by ``tokenize`` (dev evaluation reuses them)."""
+        """``predict_proba`` for inputs already tokenized by ``tokenize`` (dev evaluation reuses them).
+
+        Batches go to wherever the model is (``fit`` evaluates on the training device).
+        """
         out = np.zeros((len(rows), len(self.labels)), dtype=np.float32)
         if not rows:
             return out
+        device = next(self.model.parameters()).device
         was_training = self.model.training
         self.model.eval()
         lengths = [len(row["input_ids"]) for row in rows]
         with torch.inference_mode():
             for indices in length_bucketed_batches(lengths, batch_size, shuffle=False):
-                batch = self.collate([rows[i] for i in indices])
+                batch = {k: v.to(device) for k, v in self.collate([rows[i] for i in indices]).items()}
                 logits = self.model(**batch).logits.float()
-                out[indices] = torch.softmax(logits, dim=-1).numpy()
+                out[indices] = torch.softmax(logits, dim=-1).cpu().numpy()
         self.model.train(was_training)
         return out
 

@@ -23,9 +23,10 @@ on both sides), the same torch threads:
   found in it. The pipeline truncates texts at the model's 512 positions, where
   argmine reads long texts in full with overlapping windows.
 
-With ``--int8`` argmine also runs with int8 weights (``ArgumentMiner(...,
-int8=True)``), and the script prints how often its components and stances
-agree with the float run's.
+With ``--precision bfloat16`` / ``int8`` (repeatable) argmine runs again in
+that number format (``ArgumentMiner.from_pretrained(..., precision=...)``),
+and the script prints how often its components and stances agree with the
+float32 run's.
 
 Prints comments/s and text tokens/s (posts + comments, tokens of the
 segmenter's tokenizer) for both, model loading timed apart, the speed-up,
@@ -192,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--skip-naive", action="store_true", help="time argmine only")
-    parser.add_argument("--int8", action="store_true",
-                        help="also time argmine with int8 weights, and how often it agrees with the float run")
+    parser.add_argument("--precision", action="append", default=[], choices=("bfloat16", "int8"),
+                        help="also time argmine in this number format, and how often it agrees with the float32 "
+                        "run (repeatable)")
     args = parser.parse_args(argv)
 
     import torch
@@ -217,16 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint:
         origin = args.checkpoint
 
-        def load(int8: bool = False) -> ArgumentMiner:
-            return ArgumentMiner.from_pretrained(args.checkpoint, int8=int8)
+        def load(precision: str = "float32") -> ArgumentMiner:
+            return ArgumentMiner.from_pretrained(args.checkpoint, precision=precision)
     else:
         segmenter_dir, stance_dir = (args.segmenter, args.stance) if args.segmenter else SMOKE
         if not (Path(segmenter_dir).is_dir() and Path(stance_dir).is_dir()):
             parser.error("give --checkpoint DIR or --segmenter DIR --stance DIR (the /tmp smoke runs are absent)")
         origin = f"{segmenter_dir} + {stance_dir}"
 
-        def load(int8: bool = False) -> ArgumentMiner:
-            return ArgumentMiner.from_parts(segmenter_dir, stance_dir, int8=int8)
+        def load(precision: str = "float32") -> ArgumentMiner:
+            return ArgumentMiner.from_parts(segmenter_dir, stance_dir, precision=precision)
 
     started = time.perf_counter()
     miner = load()
@@ -305,26 +307,34 @@ def main(argv: list[str] | None = None) -> int:
               f"the pipeline cuts texts at 512 tokens and finds {counts['claims']} claims where argmine finds "
               f"{our_claims}")
         print(f"peak RSS after the naive run        {rss_naive:,.0f} MB")
-    if args.int8:
+    runs = [("argmine", ours)]
+    for precision in args.precision:
         started = time.perf_counter()
-        quantized = load(int8=True)
-        int8_load = time.perf_counter() - started
-        quantized.mine(threads[0].__class__(id="warm", post=threads[0].post, comments=threads[0].comments[:2]))
+        converted = load(precision)
+        converted_load = time.perf_counter() - started
+        converted.mine(threads[0].__class__(id="warm", post=threads[0].post, comments=threads[0].comments[:2]))
+        watch = Stopwatch()
+        converted.segmenter.predict = watch.wrap("segmentation", converted.segmenter.predict)  # type: ignore
+        converted.stance.predict = watch.wrap("stance", converted.stance.predict)  # type: ignore[method-assign]
         started = time.perf_counter()
-        mined8 = list(quantized.mine_many(threads, batch_size=args.batch_size, progress=False))
-        int8_seconds = time.perf_counter() - started
-        spans, shared, spans8 = agreement(mined, mined8)
+        mined_here = list(converted.mine_many(threads, batch_size=args.batch_size, progress=False))
+        seconds = time.perf_counter() - started
+        spans, shared, spans_here = agreement(mined, mined_here)
         same_stance = sum(
             (a.stance.label if a.stance else None) == (b.stance.label if b.stance else None)
-            for t, t8 in zip(mined, mined8) for a, b in zip(t.comments, t8.comments)
+            for t, t_here in zip(mined, mined_here) for a, b in zip(t.comments, t_here.comments)
         )
-        print(f"argmine --int8                     {int8_seconds:7.2f} s   {len(comments) / int8_seconds:7.1f} comments/s   "
-              f"{tokens / int8_seconds:8.0f} tokens/s   ({ours / int8_seconds:.2f}x the float run; loaded in "
-              f"{int8_load:.2f} s)")
-        print(f"  int8 vs float: {shared} of {spans} float components found with the same span and label "
-              f"({shared / max(1, spans):.0%}; int8 found {spans8}); comment stance label the same for "
-              f"{same_stance} of {len(comments)} ({same_stance / len(comments):.0%})")
-    runs = [("argmine", ours)] + ([("argmine --int8", int8_seconds)] if args.int8 else [])
+        name = f"argmine {precision}"
+        print(f"{name:<35}{seconds:7.2f} s   {len(comments) / seconds:7.1f} comments/s   "
+              f"{tokens / seconds:8.0f} tokens/s   ({ours / seconds:.2f}x the float32 run: segmentation "
+              f"{watch.seconds.get('segmentation', 0):.1f} s, stance {watch.seconds.get('stance', 0):.1f} s; "
+              f"loaded in {converted_load:.2f} s)")
+        print(f"  {precision} vs float32: {shared} of {spans} float32 components found with the same span and label "
+              f"({shared / max(1, spans):.1%}; {precision} found {spans_here}); comment stance label the same for "
+              f"{same_stance} of {len(comments)} ({same_stance / len(comments):.1%})")
+        if not args.skip_naive:
+            print(f"  speed-up over naive                {naive / seconds:7.2f}x")
+        runs.append((name, seconds))
     for name, seconds in runs:
         per_1000 = seconds * 1000 / len(comments)
         print(f"1,000 comments, {name:<15}    {per_1000:7.2f} s  (target {TARGET_SECONDS:.0f} s, goal "
