@@ -86,7 +86,10 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         from argmine.pipeline import ArgumentMiner
 
         parts = run_dir / "parts"
-        stance_cfg = OmegaConf.merge(cfg, {"trainer": {"epochs": task.stance_epochs}})
+        stance_trainer = {"epochs": task.stance_epochs}
+        if task.get("stance_learning_rate") is not None:  # LoRA on pairs wants a gentler rate than on tagging
+            stance_trainer["learning_rate"] = task.stance_learning_rate
+        stance_cfg = OmegaConf.merge(cfg, {"trainer": stance_trainer})
         metrics = {}
         for part, scores in (
             ("components", _train_components(cfg, train, dev, parts / "components", state_dir / "components", info)),
@@ -165,7 +168,7 @@ def _train_stance(
         batch_size=trainer.batch_size,
         seed=trainer.seed,
         max_steps=trainer.max_steps,
-        max_length=model.max_length or 256,
+        max_length=task.get("max_length") or model.max_length or 256,
         max_tokens=trainer.max_tokens,
         class_weighting=task.class_weighting,
         lora_r=model.lora_rank or 8,

@@ -66,6 +66,7 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
             "model.stride=8",
             "++task.post_reserve=4",
             "++task.parent_reserve=4",
+            "++task.max_length=null",
             "trainer.threads=1",
         ],
     )
@@ -86,6 +87,21 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
     if kind != "components":
         assert 0.0 <= scores["stance/comments/macro_f1"] <= 1.0
     assert (tmp_path / "eval" / "metrics.json").is_file()
+
+
+def test_the_stance_half_takes_its_own_pair_length_and_learning_rate(tiny_encoder, tmp_path):
+    cfg = _compose("train", ["experiment=threads_default", "debug=smoke", "data=own_threads", f"data.path={OWN}",
+                             f"model.encoder={tiny_encoder}", "model.max_length=64", "model.stride=8",
+                             "task.max_length=40", "task.post_reserve=4", "task.parent_reserve=4",
+                             "trainer.learning_rate=1e-3", "task.stance_learning_rate=2e-4", "trainer.threads=1"])
+    run_train(cfg, tmp_path, command="test")
+    checkpoint = tmp_path / "checkpoint"
+    components = json.loads((checkpoint / "components" / "argmine.json").read_text())
+    stance = json.loads((checkpoint / "stance" / "argmine.json").read_text())
+    assert components["settings"]["max_length"] == 64
+    assert stance["settings"]["max_length"] == 40
+    assert components["training"]["learning_rate"] == 1e-3
+    assert stance["training"]["learning_rate"] == 2e-4
 
 
 def test_a_finished_run_folder_is_not_silently_reused(tiny_encoder, tmp_path):
