@@ -1,7 +1,7 @@
 """``argmine mine``: read threads, run the whole pipeline on them, and write or show the result.
 
     argmine mine INPUT [--format text|jsonl|cmv|rumoureval|brat] [--post FILE_OR_TEXT]
-                       [--checkpoint DIR] [--output FILE] [--to json|jsonl|html|md|text]
+                       [--checkpoint DIR] [--output FILE] [--to json|jsonl|html|md|text|brat]
 
 What it does with what it is given:
 
@@ -12,6 +12,10 @@ What it does with what it is given:
 * ``--to`` defaults to what the ``--output`` suffix says (.json, .jsonl,
   .html, .md, .txt). Without ``--output`` the result goes to stdout: a
   readable summary on a terminal (``text``), JSONL when piped.
+* ``--to brat --output FOLDER`` writes one ``.txt``/``.ann`` pair per thread
+  (plus argmine's sidecar and ``annotation.conf`` listing every label), so a
+  person can correct the predictions in brat; ``--format brat`` or
+  ``argmine evaluate data=...`` read the corrected folder back.
 * Output files are written atomically, JSONL / JSON / Markdown / text thread
   by thread as they are mined (HTML at the end, one page): a failure part-way
   leaves no partial file (and an existing file untouched).
@@ -48,7 +52,7 @@ from argmine.thread import Thread
 log = logging.getLogger(__name__)
 
 INPUT_FORMATS = ("text", "jsonl", "cmv", "rumoureval", "brat")
-OUTPUT_FORMATS = ("json", "jsonl", "html", "md", "text")
+OUTPUT_FORMATS = ("json", "jsonl", "html", "md", "text", "brat")
 INPUT_SUFFIXES = {".txt": "text", ".text": "text", ".jsonl": "jsonl"}
 OUTPUT_SUFFIXES = {
     ".json": "json",
@@ -101,6 +105,10 @@ def run_mine(args: argparse.Namespace) -> int:
     input_format = args.format or input_format_of(source)
     output: Path | None = args.output
     to = output_format(args.to, output, terminal=sys.stdout.isatty())
+    if to == "brat" and output is None:
+        raise ArgmineError("--to brat writes a folder: give --output FOLDER")
+    if to == "brat" and output.exists() and not output.is_dir():
+        raise ArgmineError(f"--output {output} is a file; --to brat writes a folder")
     if output is not None and output.exists() and output.resolve() == source.resolve():
         raise ArgmineError(f"--output {output} is the input file; write the result elsewhere")
     if args.batch_size < 1:
@@ -122,7 +130,16 @@ def run_mine(args: argparse.Namespace) -> int:
         counter.inputs(chain([first], threads)), batch_size=args.batch_size, progress=sys.stderr.isatty()
     )
     mined = counter.outputs(mined)
-    if output is None:
+    if to == "brat":  # a folder to correct in brat, then read back with --format brat
+        from argmine.readers.brat import write_brat
+
+        written = write_brat(mined, output, entity_types=miner.component_labels, stance_labels=miner.stance_labels)
+        counter.check()
+        print(
+            f"mined {counter.threads} thread{'s' if counter.threads != 1 else ''} ({counter.comments_out} comments, "
+            f"{counter.components} components, {counter.stances} stances) → {len(written)} brat files in {output}"
+        )
+    elif output is None:
         write_threads(mined, to, sys.stdout)
         sys.stdout.flush()
         counter.check()

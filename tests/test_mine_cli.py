@@ -313,3 +313,36 @@ def test_wired_into_the_argmine_command(checkpoint, tmp_path, capsys):
     assert (tmp_path / "o.md").read_text(encoding="utf-8").startswith("## Thread t0")
     assert main(["mine", str(tmp_path / "missing.jsonl"), "--checkpoint", str(checkpoint)]) == 2
     assert run_mine is not None
+
+
+def test_brat_output_reads_back_as_the_same_predictions(checkpoint, tmp_path, capsys):
+    from argmine.readers import read_threads
+
+    source = write_jsonl(tmp_path / "in.jsonl", [thread(1, comments=3), thread(2)])
+    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--to", "jsonl"], capsys)
+    assert code == 0, err
+    expected = [Thread.from_dict(json.loads(line)) for line in out.splitlines()]
+    folder = tmp_path / "to-correct"
+    code, out, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--to", "brat", "--output", str(folder)],
+                              capsys)
+    assert code == 0, err
+    assert "brat files in" in out and (folder / "annotation.conf").is_file()
+    back = list(read_threads("brat", folder))
+    assert [t.id for t in back] == [t.id for t in expected]
+    for ours, theirs in zip(back, expected):
+        assert [(c.id, c.stance.label if c.stance else None) for c in ours.comments] == [
+            (c.id, c.stance.label if c.stance else None) for c in theirs.comments
+        ]
+        spans = lambda t: [(m.id, k.start, k.end, k.label, k.stance and k.stance.label)  # noqa: E731
+                           for m in t.messages() for k in m.components]
+        assert spans(ours) == spans(theirs)
+
+
+def test_brat_output_needs_a_folder(checkpoint, tmp_path, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", [thread(1)])
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--to", "brat"], capsys)
+    assert code == 2 and "give --output FOLDER" in err
+    (tmp_path / "file.txt").write_text("x")
+    code, _, err = mine_cli([str(source), "--checkpoint", str(checkpoint), "--to", "brat", "--output",
+                             str(tmp_path / "file.txt")], capsys)
+    assert code == 2 and "is a file" in err
