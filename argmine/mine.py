@@ -135,10 +135,7 @@ def run_mine(args: argparse.Namespace) -> int:
 
         written = write_brat(mined, output, entity_types=miner.component_labels, stance_labels=miner.stance_labels)
         counter.check()
-        print(
-            f"mined {counter.threads} thread{'s' if counter.threads != 1 else ''} ({counter.comments_out} comments, "
-            f"{counter.components} components, {counter.stances} stances) → {len(written)} brat files in {output}"
-        )
+        print(f"{counter.summary()} → {len(written)} brat files in {output}")
     elif output is None:
         write_threads(mined, to, sys.stdout)
         sys.stdout.flush()
@@ -149,10 +146,7 @@ def run_mine(args: argparse.Namespace) -> int:
         with atomic_write(output) as handle:
             write_threads(mined, to, handle)
             counter.check()  # before the file is moved into place
-        print(
-            f"mined {counter.threads} thread{'s' if counter.threads != 1 else ''} ({counter.comments_out} comments, "
-            f"{counter.components} components, {counter.stances} stances) → {output} ({to})"
-        )
+        print(f"{counter.summary()} → {output} ({to})")
     return 0
 
 
@@ -163,13 +157,7 @@ def input_format_of(source: Path) -> str:
     """The input format a path implies: ``text`` for .txt, ``jsonl`` for .jsonl; otherwise a ValueError."""
     if source.is_dir():
         raise ValueError(f"{source} is a folder: give --format (cmv, rumoureval or brat)")
-    fmt = INPUT_SUFFIXES.get(source.suffix.lower())
-    if fmt is None:
-        raise ValueError(
-            f"{source}: cannot tell the format from the suffix {source.suffix or '(none)'!r}; "
-            f"give --format ({', '.join(INPUT_FORMATS)})"
-        )
-    return fmt
+    return _format_of_suffix(source, INPUT_SUFFIXES, f"{source}", f"--format ({', '.join(INPUT_FORMATS)})")
 
 
 def output_format(to: str | None, output: Path | None, *, terminal: bool) -> str:
@@ -178,12 +166,13 @@ def output_format(to: str | None, output: Path | None, *, terminal: bool) -> str
         return to
     if output is None:
         return "text" if terminal else "jsonl"
-    fmt = OUTPUT_SUFFIXES.get(output.suffix.lower())
+    return _format_of_suffix(output, OUTPUT_SUFFIXES, f"--output {output}", f"--to ({', '.join(OUTPUT_FORMATS)})")
+
+
+def _format_of_suffix(path: Path, formats: dict[str, str], what: str, option: str) -> str:
+    fmt = formats.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(
-            f"--output {output}: cannot tell the format from the suffix {output.suffix or '(none)'!r}; "
-            f"give --to ({', '.join(OUTPUT_FORMATS)})"
-        )
+        raise ValueError(f"{what}: cannot tell the format from the suffix {path.suffix or '(none)'!r}; give {option}")
     return fmt
 
 
@@ -255,6 +244,13 @@ class _Counter:
     def check(self) -> None:
         if self.comments_in != self.comments_out:
             raise RuntimeError(f"{self.comments_in} comments read but {self.comments_out} written")
+
+    def summary(self) -> str:
+        plural = "s" if self.threads != 1 else ""
+        return (
+            f"mined {self.threads} thread{plural} ({self.comments_out} comments, "
+            f"{self.components} components, {self.stances} stances)"
+        )
 
 
 def _shown(path: Path) -> str:
