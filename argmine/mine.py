@@ -28,8 +28,9 @@ What it does with what it is given:
 * ``--precision`` picks the number format the models run in: ``float32``
   (what the dev metrics were measured in), ``bfloat16`` (fast where the CPU
   has bf16 instructions, near-identical predictions), ``int8`` (faster still,
-  spans move: on AAE dev exact-span F1 0.594 → 0.559), or ``auto`` (bfloat16
-  where native, else float32). Measured in experiments/benchmarks/README.md.
+  spans move: on AAE dev exact-span F1 0.594 → 0.559), or ``auto``, the
+  default (bfloat16 where native, else float32). Measured in
+  experiments/benchmarks/README.md.
 """
 
 from __future__ import annotations
