@@ -794,7 +794,9 @@ def read_run(
             raise ArgmineError(f"{overrides_file}: expected a list of overrides")
         evaluate = "checkpoint" in config and "trainer.seed" not in config
         info = _training_info(Path(config["checkpoint"]) if evaluate else checkpoint)
-        identity = {k: v for k, v in config.items() if k not in seed_keys and k not in ignore}
+        # A null key counts as absent: settings added later default to null (= the old behaviour),
+        # so a run from before the key existed is the same setting as one with it left null.
+        identity = {k: v for k, v in config.items() if k not in seed_keys and k not in ignore and v is not None}
         seed = next((config[k] for k in seed_keys if k in config), None)
         if evaluate:
             # The checkpoint path differs per seed; what it was trained with is the setting.

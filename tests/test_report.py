@@ -384,6 +384,14 @@ def test_runs_are_grouped_by_everything_but_the_seed(tmp_path: Path) -> None:
     assert three.summary["components/token/macro_f1"].mean == pytest.approx(0.3)
 
 
+def test_a_setting_added_later_as_null_joins_the_runs_made_before_it(tmp_path: Path) -> None:
+    fake_run(tmp_path / "old", name="x", seed=1, lr=1e-3, f1=0.5)
+    fake_run(tmp_path / "new", name="x", seed=2, lr=1e-3, f1=0.6, extra={"task": {"kind": "components", "max_length": None}})
+    fake_run(tmp_path / "set", name="x", seed=3, lr=1e-3, f1=0.7, extra={"task": {"kind": "components", "max_length": 128}})
+    groups = group_runs(find_runs([tmp_path]))
+    assert sorted((len(g.runs), dict(g.setting).get("task.max_length")) for g in groups) == [(1, 128), (2, None)]
+
+
 def test_argmine_report_writes_tables_plot_and_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = sweep(tmp_path)
     parser = argparse.ArgumentParser()
