@@ -96,7 +96,9 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
             ("stance", _train_stance(stance_cfg, train, dev, parts / "stance", state_dir / "stance", info)),
         ):
             # train/seconds etc. exist for both halves: keep each as train/<part>/...
-            metrics |= {k.replace("train/", f"train/{part}/", 1) if k.startswith("train/") else k: v for k, v in scores.items()}
+            metrics |= {
+                k.replace("train/", f"train/{part}/", 1) if k.startswith("train/") else k: v for k, v in scores.items()
+            }
         if writer:
             miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
             miner.save_pretrained(checkpoint)
@@ -115,7 +117,7 @@ def _train_components(
 ) -> dict[str, Any]:
     from argmine.segmenter.train import train_segmenter
 
-    data, model, trainer = cfg.data, cfg.model, cfg.trainer
+    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
     return train_segmenter(
         train,
         dev,
@@ -136,6 +138,7 @@ def _train_components(
         max_tokens=trainer.max_tokens,
         weight_decay=trainer.weight_decay,
         warmup_ratio=trainer.warmup_ratio,
+        context=task.get("context") or "none",
         state_dir=state_dir,
         threads=trainer.threads,
         device=trainer.device,
@@ -229,9 +232,18 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             folder = run_dir / kind if len(parts) > 1 else run_dir
             metrics.update(
                 write_evaluation_report(
-                    folder, gold, predicted, metrics, kind=kind, labels=labels, checkpoint=checkpoint,
-                    data_name=cfg.data.name, split=cfg.data.split, bootstrap=cfg.get("bootstrap", 1000),
-                    seed=cfg.get("bootstrap_seed", 0), include_posts=cfg.include_posts,
+                    folder,
+                    gold,
+                    predicted,
+                    metrics,
+                    kind=kind,
+                    labels=labels,
+                    checkpoint=checkpoint,
+                    data_name=cfg.data.name,
+                    split=cfg.data.split,
+                    bootstrap=cfg.get("bootstrap", 1000),
+                    seed=cfg.get("bootstrap_seed", 0),
+                    include_posts=cfg.include_posts,
                 )
             )
     write_json(run_dir / "metrics.json", metrics)
@@ -267,8 +279,10 @@ def _score_stance(classifier: Any, gold: list, cfg: DictConfig, metrics: dict) -
 def _summary(metrics: dict[str, Any]) -> str:
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     width = max((len(k) for k in scalars), default=0)
-    return "\n".join(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
-                     for key, value in scalars.items())
+    return "\n".join(
+        f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
+        for key, value in scalars.items()
+    )
 
 
 def main(command: str, overrides: Sequence[str]) -> int:

@@ -60,6 +60,7 @@ from argmine import __version__
 from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
 from argmine.errors import CheckpointError
 from argmine.precision import resolve_precision
+from argmine.segmenter.context import message_contexts
 from argmine.segmenter.model import Segmenter
 from argmine.stance.inputs import StanceInput, comment_input, component_input
 from argmine.stance.predict import StanceClassifier, load_stance_classifier
@@ -341,8 +342,9 @@ class ArgumentMiner:
 
     def _mine_chunk(self, chunk: list[Thread], batch_size: int) -> list[Thread]:
         messages = [m for thread in chunk for m in thread.messages()]
+        contexts = [c for thread in chunk for c in message_contexts(thread, self.segmenter.context)]
         with torch.inference_mode():
-            found = self.segmenter.predict([m.text for m in messages], batch_size=batch_size)
+            found = self.segmenter.predict([m.text for m in messages], contexts=contexts, batch_size=batch_size)
 
         # Predicted components per message, renamed to be unique in their thread.
         components: list[list[list[Component]]] = []
@@ -453,4 +455,3 @@ def _provenance(segmenter: Segmenter, stance: StanceClassifier) -> dict[str, Any
         if kept:
             out[name] = kept
     return out
-

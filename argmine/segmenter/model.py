@@ -13,7 +13,7 @@ the pure functions of ``argmine.segmenter.encoding``.
 
 Checkpoint folder (see ``argmine.checkpoint``): ``argmine.json`` with kind
 ``components``, the component labels, and settings ``tags``, ``max_length``,
-``stride``, ``decoding`` (and ``lora``); the tokenizer files; a ``README.md``
+``stride``, ``decoding``, ``context`` (and ``lora``); the tokenizer files; a ``README.md``
 card; and ``adapter_config.json`` + ``adapter_model.safetensors`` (LoRA) or
 ``config.json`` + ``model.safetensors`` (full).
 """
@@ -32,6 +32,7 @@ from torch import nn
 
 from argmine.checkpoint import META_FILE, CheckpointMeta
 from argmine.errors import CheckpointError
+from argmine.segmenter.context import CONTEXTS, check_context, message_contexts
 from argmine.segmenter.encoding import (
     IGNORE,
     TokenizedText,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 KIND = "components"
 DECODINGS = ("viterbi", "argmax")
+MAX_CONTEXT_TOKENS = 16  # a context names a position in a few words; it must leave the window for the text
 # LoRA on every linear layer of the encoder blocks (names are suffixes of BERT module names).
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
 # Trained in full and saved beside the adapters: the new token-classification head.
@@ -68,7 +70,9 @@ class Segmenter:
         self.max_length = int(meta.settings["max_length"])
         self.stride = int(meta.settings["stride"])
         self.decoding = str(meta.settings.get("decoding", "viterbi"))
+        self.context = str(meta.settings.get("context", "none"))  # checkpoints from before the option read none
         self.prefix, self.suffix = special_tokens(tokenizer)
+        self._context_prefixes: dict[str, tuple[int, ...]] = {"": self.prefix}
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.model.eval()
 
@@ -93,6 +97,7 @@ class Segmenter:
         max_length: int = 256,
         stride: int = 64,
         decoding: str = "viterbi",
+        context: str = "none",
         lora_rank: int = 8,
         lora_alpha: int | None = None,
         lora_dropout: float = 0.1,
@@ -101,7 +106,9 @@ class Segmenter:
         """A new, untrained segmenter for ``labels`` on the base ``encoder`` (a name or a folder).
 
         ``max_length`` is the window in tokens (special tokens included),
-        ``stride`` how many tokens consecutive windows share. ``lora_alpha``
+        ``stride`` how many tokens consecutive windows share. ``context``:
+        ``position`` reads where each message sits before it
+        (``argmine.segmenter.context``), ``none`` the message alone. ``lora_alpha``
         defaults to ``2 * lora_rank``. Seed torch first for a reproducible head.
         """
         from transformers import AutoModelForTokenClassification
@@ -110,13 +117,20 @@ class Segmenter:
         tags = bio_tags(labels)  # validates the labels
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+        check_context(context)
         model, tokenizer, meta = build_model(
             AutoModelForTokenClassification,
             encoder,
             kind=KIND,
             labels=labels,
             id2label=tags,
-            settings={"tags": list(tags), "max_length": max_length, "stride": stride, "decoding": decoding},
+            settings={
+                "tags": list(tags),
+                "max_length": max_length,
+                "stride": stride,
+                "decoding": decoding,
+                "context": context,
+            },
             min_length=8,
             finetune=finetune,
             lora=LoraSettings(lora_rank, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES),
@@ -152,6 +166,8 @@ class Segmenter:
                 raise CheckpointError(f"{where}: settings.{key} must be an integer")
         if meta.settings.get("decoding", "viterbi") not in DECODINGS:
             raise CheckpointError(f"{where}: settings.decoding must be one of {', '.join(DECODINGS)}")
+        if meta.settings.get("context", "none") not in CONTEXTS:
+            raise CheckpointError(f"{where}: settings.context must be one of {', '.join(CONTEXTS)}")
         model, tokenizer = load_transformer(folder, meta, AutoModelForTokenClassification, tags, head_unit="tags")
         log.info("loaded segmenter %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
@@ -185,6 +201,8 @@ class Segmenter:
             ),
             f"- windows: {meta.settings['max_length']} tokens, overlapping by {meta.settings['stride']}",
             f"- decoding: {meta.settings.get('decoding', 'viterbi')}",
+            f"- context: {meta.settings.get('context', 'none')}"
+            + (" (reads where each message sits: argmine.segmenter.context)" if self.context == "position" else ""),
         ]
         for key in (
             "data",
@@ -224,12 +242,44 @@ class Segmenter:
     def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
         return tokenize(texts, self.tokenizer)
 
-    def windows(self, tokenized: TokenizedText, components: Sequence[Component] | None = None) -> list[Window]:
-        """The model inputs of one text; with gold ``components``, labelled for training."""
+    def windows(
+        self, tokenized: TokenizedText, components: Sequence[Component] | None = None, context: str = ""
+    ) -> list[Window]:
+        """The model inputs of one text; with gold ``components``, labelled for training.
+
+        A non-empty ``context`` goes first in every window, as the first text of a pair.
+        """
         labels = word_tags(tokenized, components, self.tags) if components is not None else None
         return make_windows(
-            tokenized, labels, max_length=self.max_length, stride=self.stride, prefix=self.prefix, suffix=self.suffix
+            tokenized,
+            labels,
+            max_length=self.max_length,
+            stride=self.stride,
+            prefix=self._context_prefix(context),
+            suffix=self.suffix,
         )
+
+    def _context_prefix(self, context: str) -> tuple[int, ...]:
+        """``[CLS] context [SEP]`` (``[CLS]`` alone for no context), tokenized once per distinct context."""
+        if context not in self._context_prefixes:
+            ids = tuple(self.tokenizer(context, add_special_tokens=False)["input_ids"])
+            if len(ids) > MAX_CONTEXT_TOKENS:
+                raise ValueError(f"context {context!r} has {len(ids)} tokens; at most {MAX_CONTEXT_TOKENS} fit")
+            self._context_prefixes[context] = self.prefix + ids + self.suffix
+        return self._context_prefixes[context]
+
+    def contexts(self, texts: Sequence[str], contexts: Sequence[str] | None) -> list[str]:
+        """The context of each text as the model reads it: all empty unless it was trained with ``position``."""
+        if self.context == "none":
+            return [""] * len(texts)
+        if contexts is None or len(contexts) != len(texts):
+            given = "no contexts" if contexts is None else f"{len(contexts)} contexts"
+            raise ValueError(
+                f"this segmenter reads where each message sits (context {self.context!r}): got {given} for "
+                f"{len(texts)} texts; use predict_threads, or pass contexts= from "
+                "argmine.segmenter.context.message_contexts"
+            )
+        return list(contexts)
 
     def collate(self, windows: Sequence[Window]) -> dict[str, torch.Tensor]:
         """Pad windows into a batch: input_ids, attention_mask (and labels when the windows have them)."""
@@ -270,16 +320,19 @@ class Segmenter:
             self.model.train(was_training)
         return out
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 16) -> list[list[Component]]:
+    def predict(
+        self, texts: Sequence[str], *, contexts: Sequence[str] | None = None, batch_size: int = 16
+    ) -> list[list[Component]]:
         """The components of each text, in input order (``[]`` for an empty text); ids ``c1, c2, ...`` per text.
 
         Each component's ``score`` is the mean probability, over its words, of being inside a component
-        of its label.
+        of its label. ``contexts`` (one per text) is required by, and only read by, a segmenter trained
+        with ``context: position``.
         """
         if isinstance(texts, str):
             raise TypeError("predict takes a sequence of texts, not a single string")
         tokenized = self.tokenize(texts)
-        per_text = [self.windows(t) for t in tokenized]
+        per_text = [self.windows(t, context=c) for t, c in zip(tokenized, self.contexts(texts, contexts))]
         flat = [w for windows in per_text for w in windows]
         probabilities = self.window_probabilities(flat, batch_size=batch_size)
         results: list[list[Component]] = []
@@ -297,7 +350,8 @@ class Segmenter:
         components) are dropped. The input threads are not changed.
         """
         messages = [m for thread in threads for m in thread.messages()]
-        predicted = iter(self.predict([m.text for m in messages], batch_size=batch_size))
+        contexts = [c for thread in threads for c in message_contexts(thread, self.context)]
+        predicted = iter(self.predict([m.text for m in messages], contexts=contexts, batch_size=batch_size))
         out = []
         for thread in threads:
             renamed = []

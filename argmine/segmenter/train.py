@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.metrics.components import message_component_metrics
+from argmine.segmenter.context import check_context, message_contexts
 from argmine.segmenter.model import Segmenter
 from argmine.thread import Component, Thread
 from argmine.training import TrainSettings, fit, is_main_process, seed_everything, use_cpu_threads
@@ -46,10 +47,30 @@ def messages_of(data: Examples) -> list[Example]:
     return out
 
 
+def contexts_of(data: Examples, context: str) -> list[str]:
+    """The context of every message ``messages_of`` returns, in the same order (see ``argmine.segmenter.context``).
+
+    ``(text, components)`` pairs carry no position, so they need ``context="none"``.
+    """
+    out: list[str] = []
+    for item in data:
+        if isinstance(item, Thread):
+            out += message_contexts(item, context)
+        elif check_context(context) == "none":
+            out.append("")
+        else:
+            raise ValueError(
+                f"context {context!r} needs threads (where each message sits), not (text, components) pairs"
+            )
+    return out
+
+
 def evaluate_segmenter(segmenter: Segmenter, data: Examples, *, batch_size: int = 32) -> dict[str, float]:
     """Component scores of the segmenter's predictions on gold messages (keys of ``argmine.metrics.components``)."""
     examples = messages_of(data)
-    predicted = segmenter.predict([text for text, _ in examples], batch_size=batch_size)
+    predicted = segmenter.predict(
+        [text for text, _ in examples], contexts=contexts_of(data, segmenter.context), batch_size=batch_size
+    )
     messages = [("", str(i), text) for i, (text, _) in enumerate(examples)]
     return message_component_metrics(messages, [c for _, c in examples], predicted, labels=segmenter.labels)
 
@@ -76,6 +97,7 @@ def train_segmenter(
     weight_decay: float = 0.01,
     warmup_ratio: float = 0.1,
     decoding: str = "viterbi",
+    context: str = "none",
     eval_batch_size: int = 32,
     state_dir: str | Path | None = None,
     threads: int | None = None,
@@ -90,7 +112,8 @@ def train_segmenter(
     labels are among ``labels`` (map corpus labels before calling). Without
     ``dev`` the last epoch is kept. ``state_dir`` makes the run resumable
     (keep it outside ``output_dir``); ``max_steps`` cuts the run short for
-    smoke tests; ``training_info`` (e.g. data, command) goes into argmine.json
+    smoke tests; ``context="position"`` lets the model read where each message
+    sits (``argmine.segmenter.context``; needs threads); ``training_info`` (e.g. data, command) goes into argmine.json
     and the card. ``device``: where to train (``auto``: the GPU of this process
     if there is one; see ``argmine.training.pick_device``); the checkpoint is
     written from the CPU either way. Returns the best epoch's dev scores (keys of
@@ -103,7 +126,9 @@ def train_segmenter(
     use_cpu_threads(threads)
     seed_everything(seed)
     train_examples = messages_of(train)
+    train_contexts = contexts_of(train, context)
     dev_examples = messages_of(dev) if dev is not None else []
+    dev_data = dev if dev is not None else []
     if not train_examples:
         raise ValueError("no training messages")
 
@@ -114,15 +139,16 @@ def train_segmenter(
         max_length=max_length,
         stride=stride,
         decoding=decoding,
+        context=context,
         lora_rank=lora_rank,
         lora_alpha=lora_alpha,
         lora_dropout=lora_dropout,
     )
     tokenized = segmenter.tokenize([text for text, _ in train_examples])
     windows = []
-    for number, (tok, (_, components)) in enumerate(zip(tokenized, train_examples)):
+    for number, (tok, (_, components), where) in enumerate(zip(tokenized, train_examples, train_contexts)):
         try:
-            windows += segmenter.windows(tok, components)
+            windows += segmenter.windows(tok, components, context=where)
         except ValueError as error:
             raise ValueError(f"training message {number}: {error}") from None
     if not windows:
@@ -147,9 +173,7 @@ def train_segmenter(
         select_metric=SELECT_METRIC if dev_examples else None,
         device=device,
     )
-    evaluate = (
-        (lambda: evaluate_segmenter(segmenter, dev_examples, batch_size=eval_batch_size)) if dev_examples else None
-    )
+    evaluate = (lambda: evaluate_segmenter(segmenter, dev_data, batch_size=eval_batch_size)) if dev_examples else None
     result = fit(
         segmenter.model,
         lengths=[len(w) for w in windows],
