@@ -58,6 +58,41 @@ def _gold(data: DictConfig, split: str, path: str | None = None) -> list:
     )
 
 
+EXTRA_USES = ("components", "stance", "both")
+
+
+def _extra_train(data: DictConfig) -> dict[str, tuple[str, list]]:
+    """``data.extra_train``: more corpora for the train set, each ``name → (use, threads of its train split)``.
+
+    Each entry is a data config of its own (placed with ``/data@data.extra_train.NAME: aae2`` in an
+    experiment's defaults) plus ``use``: which half it trains, ``components``, ``stance`` or ``both``.
+    Its label maps must give the main data's labels. The dev split, which picks the best epoch, stays
+    the main data's alone: extra corpora are there to help on it. ``data.limit`` (smoke runs) applies
+    to an extra corpus that sets no limit of its own.
+    """
+    out = {}
+    for name, extra in (data.get("extra_train") or {}).items():
+        use = extra.get("use")
+        if use not in EXTRA_USES:
+            raise ValueError(f"data.extra_train.{name}.use must be one of {', '.join(EXTRA_USES)}, got {use!r}")
+        unknown = sorted(
+            set(model_labels(extra.component_labels or {})) - set(model_labels(data.component_labels or {}))
+        )
+        if use != "stance" and unknown:
+            raise ValueError(
+                f"data.extra_train.{name}.component_labels map to {unknown}, not among data.component_labels' targets"
+            )
+        if extra.get("limit") is None and data.get("limit") is not None:  # a smoke run stays small throughout
+            extra = OmegaConf.merge(extra, {"limit": data.limit})
+        out[name] = (use, _gold(extra, extra.train_split))
+    return out
+
+
+def _for(part: str, train: list, extras: dict[str, tuple[str, list]]) -> list:
+    """The main train threads plus those of every extra corpus whose ``use`` covers ``part``."""
+    return train + [t for use, threads in extras.values() if use in (part, "both") for t in threads]
+
+
 def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
     """Train the configured task on ``data.train_split``, select on ``data.dev_split``; return the metrics.
 
@@ -67,6 +102,7 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
     """
     data, task, trainer = cfg.data, cfg.task, cfg.trainer
     train = _gold(data, data.train_split)
+    extras = _extra_train(data)
     dev = _gold(data, data.dev_split, data.get("dev_path")) if data.get("dev_split") else None
     state_dir = run_dir / "state"
     if state_dir.exists() and not trainer.resume:
@@ -76,12 +112,22 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         "command": command,
         "data": {"name": data.name, "train": data.train_split, "dev": data.dev_split},
     }
+    if extras:
+        info["data"]["extra_train"] = {
+            name: {
+                "name": data.extra_train[name].name,
+                "split": data.extra_train[name].train_split,
+                "use": use,
+                "threads": len(threads),
+            }
+            for name, (use, threads) in extras.items()
+        }
     checkpoint = run_dir / "checkpoint"
     writer = _is_rank0()  # under torchrun all ranks train; rank 0 alone writes the run folder
     if task.kind == "components":
-        metrics = _train_components(cfg, train, dev, checkpoint, state_dir, info)
+        metrics = _train_components(cfg, _for("components", train, extras), dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
-        metrics = _train_stance(cfg, train, dev, checkpoint, state_dir, info)
+        metrics = _train_stance(cfg, _for("stance", train, extras), dev, checkpoint, state_dir, info)
     elif task.kind == "both":
         from argmine.pipeline import ArgumentMiner
 
@@ -91,9 +137,13 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
             stance_trainer["learning_rate"] = task.stance_learning_rate
         stance_cfg = OmegaConf.merge(cfg, {"trainer": stance_trainer})
         metrics = {}
+        components_train, stance_train = _for("components", train, extras), _for("stance", train, extras)
         for part, scores in (
-            ("components", _train_components(cfg, train, dev, parts / "components", state_dir / "components", info)),
-            ("stance", _train_stance(stance_cfg, train, dev, parts / "stance", state_dir / "stance", info)),
+            (
+                "components",
+                _train_components(cfg, components_train, dev, parts / "components", state_dir / "components", info),
+            ),
+            ("stance", _train_stance(stance_cfg, stance_train, dev, parts / "stance", state_dir / "stance", info)),
         ):
             # train/seconds etc. exist for both halves: keep each as train/<part>/...
             metrics |= {
