@@ -7,7 +7,10 @@ Prints tokens per second for both (model loading timed apart) and the ratio. The
 plain pipeline gets the same weights (LoRA merged into the encoder), the same
 two CPU threads, and its default settings: one text at a time, truncating at
 the model's window. argmine batches length-bucketed windows and covers long
-texts completely, so it also does more work on texts over the window.
+texts completely, so it also does more work on texts over the window. A
+checkpoint trained with ``context: position`` also reads where each message
+sits (a few tokens more per window); the plain pipeline cannot take that pair
+and gets the text alone.
 """
 
 from __future__ import annotations
@@ -34,16 +37,24 @@ def main() -> None:
     from transformers import pipeline
 
     from argmine.readers import read_threads
+    from argmine.segmenter.context import message_contexts
     from argmine.segmenter.model import Segmenter
     from argmine.training import use_cpu_threads
 
     use_cpu_threads(args.threads)
-    texts = [m.text for t in read_threads(args.format, args.data, split=args.split) for m in t.messages() if m.text]
-    texts = texts[: args.limit]
-
     started = time.perf_counter()
     segmenter = Segmenter.from_pretrained(args.checkpoint)
     load_seconds = time.perf_counter() - started
+
+    threads = read_threads(args.format, args.data, split=args.split)
+    placed = [
+        (m.text, where)
+        for t in threads
+        for m, where in zip(t.messages(), message_contexts(t, segmenter.context))
+        if m.text
+    ]
+    texts = [text for text, _ in placed[: args.limit]]
+    contexts = [where for _, where in placed[: args.limit]]
     tokens = sum(len(segmenter.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
 
     plain_model = Segmenter.from_pretrained(args.checkpoint).model
@@ -52,11 +63,11 @@ def main() -> None:
     plain_model.eval()
     plain = pipeline("token-classification", model=plain_model, tokenizer=segmenter.tokenizer, device=-1)
 
-    segmenter.predict(texts[:8])  # warm-up, both sides
+    segmenter.predict(texts[:8], contexts=contexts[:8])  # warm-up, both sides
     plain(texts[:8])
 
     started = time.perf_counter()
-    segmenter.predict(texts, batch_size=args.batch_size)
+    segmenter.predict(texts, contexts=contexts, batch_size=args.batch_size)
     ours = time.perf_counter() - started
     started = time.perf_counter()
     with torch.inference_mode():
