@@ -365,6 +365,12 @@ def main(command: str, overrides: Sequence[str]) -> int:
     def job(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
+            missing = sorted(OmegaConf.missing_keys(cfg))  # "???" in conf/: a path only the user knows
+            if missing:
+                raise ValueError(
+                    f"missing setting{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+                    f"give {'each' if len(missing) > 1 else 'it'} on the command line, e.g. {missing[0]}=DIR"
+                )
             if command == "train":
                 if world_size > 1:
                     from argmine.training import broadcast_object, pick_device, start_distributed

@@ -107,3 +107,18 @@ def test_unknown_format_is_a_usage_error(capsys):
         main(["stats", "--format", "xml", "x"])
     assert caught.value.code == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "missing"),
+    [
+        (["train", "experiment=cmv_components"], "missing setting data.path: "),
+        (["train", "experiment=threads_default", "data.path=/x"], "data.extra_train.aae2.path, data.extra_train.rumoureval.path"),
+        (["evaluate", "checkpoint=/x", "data=aae2"], "missing setting data.path: "),
+    ],
+)
+def test_a_required_path_left_out_is_named_not_a_traceback(argv, missing, tmp_path, capsys):
+    code, out, err = run(capsys, *argv, f"hydra.run.dir={tmp_path}")
+    assert code == 2
+    assert f"argmine {argv[0]}: error: " in err and missing in err
+    assert "Traceback" not in err

@@ -102,7 +102,7 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
 
 
 def test_the_stance_half_takes_its_own_pair_length_and_learning_rate(tiny_encoder, tmp_path):
-    cfg = _compose("train", ["experiment=threads_default", "debug=smoke", "data=own_threads", f"data.path={OWN}",
+    cfg = _compose("train", ["experiment=threads_default", "~data.extra_train", "debug=smoke", "data=own_threads", f"data.path={OWN}",
                              f"model.encoder={tiny_encoder}", "model.max_length=64", "model.stride=8",
                              "task.max_length=40", "task.post_reserve=4", "task.parent_reserve=4",
                              "trainer.learning_rate=1e-3", "task.stance_learning_rate=2e-4", "trainer.threads=1"])
