@@ -118,7 +118,9 @@ def test_unknown_format_is_a_usage_error(capsys):
     ],
 )
 def test_a_required_path_left_out_is_named_not_a_traceback(argv, missing, tmp_path, capsys):
-    code, out, err = run(capsys, *argv, f"hydra.run.dir={tmp_path}")
+    # Hydra's own logging setup would leave handlers on capsys's stream, closed after this test.
+    quiet = ["hydra/job_logging=none", "hydra/hydra_logging=none"]
+    code, out, err = run(capsys, *argv, f"hydra.run.dir={tmp_path}", *quiet)
     assert code == 2
     assert f"argmine {argv[0]}: error: " in err and missing in err
     assert "Traceback" not in err
