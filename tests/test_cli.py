@@ -113,7 +113,7 @@ def test_unknown_format_is_a_usage_error(capsys):
     ("argv", "missing"),
     [
         (["train", "experiment=cmv_components"], "missing setting data.path: "),
-        (["train", "experiment=threads_default", "data.path=/x"], "data.extra_train.aae2.path, data.extra_train.rumoureval.path"),
+        (["train", "experiment=threads_default", "data.path=/x"], "missing setting data.extra_train.rumoureval.path: "),
         (["evaluate", "checkpoint=/x", "data=aae2"], "missing setting data.path: "),
     ],
 )
