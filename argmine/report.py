@@ -747,6 +747,22 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def fold_extra_train(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A flattened run config with ``data.extra_train`` as one readable value: ``NAME=DATA (use)`` per corpus.
+
+    Its paths say where the corpus lay, not what the run is, and the other keys of each extra data
+    config are those of its named config: the name and use tell the settings apart.
+    """
+    prefix = "data.extra_train."
+    out = {k: v for k, v in config.items() if not k.startswith(prefix)}
+    names = sorted({k[len(prefix) :].split(".", 1)[0] for k in config if k.startswith(prefix)})
+    if names:
+        out["data.extra_train"] = ", ".join(
+            f"{n}={config.get(f'{prefix}{n}.name')} ({config.get(f'{prefix}{n}.use')})" for n in names
+        )
+    return out
+
+
 def _load_yaml(path: Path) -> Any:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -787,7 +803,7 @@ def read_run(
     config_file = path / ".hydra" / "config.yaml"
     checkpoint = path / "checkpoint"
     if config_file.is_file():
-        config = flatten(_load_yaml(config_file))
+        config = fold_extra_train(flatten(_load_yaml(config_file)))
         overrides_file = path / ".hydra" / "overrides.yaml"
         overrides = _load_yaml(overrides_file) if overrides_file.is_file() else []
         if not isinstance(overrides, list):
@@ -845,7 +861,7 @@ def read_run(
 
 def _checkpoint_run_config(checkpoint: Path) -> dict[str, Any]:
     config = checkpoint.parent / ".hydra" / "config.yaml"
-    return flatten(_load_yaml(config)) if config.is_file() else {}
+    return fold_extra_train(flatten(_load_yaml(config))) if config.is_file() else {}
 
 
 def find_runs(roots: Iterable[str | Path], *, seed_keys: Sequence[str] = SEED_KEYS,

@@ -462,3 +462,23 @@ def test_headline_keys_are_what_the_metrics_produce() -> None:
     gold = [make_thread("t", ["support"], [(0, 3, "Claim")], post_stance="none")]
     produced = set(component_metrics(gold, gold)) | set(stance_metrics(gold, gold, STANCES, include_posts=True))
     assert set(HEADLINE) <= produced
+
+
+def test_extra_training_corpora_show_as_one_setting_without_their_paths():
+    from argmine.report import fold_extra_train
+
+    flat = {
+        "name": "threads_default",
+        "data.path": "/cmv",
+        "data.extra_train.rumoureval.name": "rumoureval2019_3way",
+        "data.extra_train.rumoureval.path": "/somewhere/rumoureval",
+        "data.extra_train.rumoureval.use": "stance",
+        "data.extra_train.aae2.name": "aae2",
+        "data.extra_train.aae2.use": "components",
+    }
+    assert fold_extra_train(flat) == {
+        "name": "threads_default",
+        "data.path": "/cmv",
+        "data.extra_train": "aae2=aae2 (components), rumoureval=rumoureval2019_3way (stance)",
+    }
+    assert fold_extra_train({"name": "x"}) == {"name": "x"}
