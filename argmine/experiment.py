@@ -229,6 +229,7 @@ def _train_stance(
         lora_dropout=model.lora_dropout or 0.1,
         post_reserve=task.post_reserve,
         parent_reserve=task.parent_reserve,
+        pooling=task.get("pooling") or "cls",
         state_dir=state_dir if transformer else None,
         sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
         cpu_threads=trainer.threads,

@@ -125,6 +125,36 @@ def test_full_finetune_save_reload(tiny_encoder: Path, tmp_path: Path) -> None:
     assert model.meta.training["steps"] == 3
 
 
+@pytest.mark.parametrize("finetune", ["lora", "full"])
+def test_mean_pooling_trains_saves_and_reads_the_token_mean(tiny_encoder: Path, tmp_path: Path, finetune: str) -> None:
+    import torch
+
+    folder = tmp_path / finetune
+    metrics = train_tiny(tiny_encoder, folder, finetune, pooling="mean", epochs=2)
+    assert metrics["train/losses"][-1] < metrics["train/losses"][0]
+    model = TransformerStanceClassifier.from_pretrained(folder)
+    assert model.pooling == "mean" and json.loads((folder / "argmine.json").read_text())["settings"]["pooling"] == "mean"
+    if finetune == "lora":  # the unused pooler is neither trained nor saved
+        from safetensors import safe_open
+
+        with safe_open(str(folder / "adapter_model.safetensors"), "pt") as weights:
+            keys = list(weights.keys())
+        assert any("classifier" in k for k in keys) and not any("pooler" in k for k in keys)
+
+    dev = [e.input for e in invented_examples(12, seed=4)]
+    probabilities = model.predict_proba(dev)
+    # the same numbers by hand: the classifier on the mask-weighted mean of the last token states
+    inner = model.model.get_base_model() if finetune == "lora" else model.model
+    batch = model.collate(model.tokenize(dev))
+    with torch.inference_mode():
+        states = inner.bert(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        expected = torch.softmax(inner.classifier((states * mask).sum(1) / mask.sum(1)), dim=-1).numpy()
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    # padding does not move the mean: an input alone scores as it does in a padded batch
+    np.testing.assert_allclose(model.predict_proba(dev[:1]), probabilities[:1], atol=1e-5)
+
+
 def test_long_inputs_fit_max_length(tiny_encoder: Path) -> None:
     model = TransformerStanceClassifier.create(
         LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6
@@ -143,6 +173,8 @@ def test_create_rejects_bad_settings(tiny_encoder: Path) -> None:
         TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, max_length=1000)
     with pytest.raises(ValueError, match="two distinct"):
         TransformerStanceClassifier.create(["support", "support"], encoder=tiny_encoder)
+    with pytest.raises(ValueError, match="pooling"):
+        TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, pooling="max")
 
 
 @pytest.fixture()
@@ -158,7 +190,7 @@ def lora_checkpoint(tiny_encoder: Path, tmp_path: Path) -> Path:
 def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> None:
     TransformerStanceClassifier.from_pretrained(lora_checkpoint)  # the good one loads
     cases = {}
-    for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version"):
+    for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version", "pooling"):
         cases[name] = tmp_path / name
         shutil.copytree(lora_checkpoint, cases[name])
     edit_meta(cases["fingerprint"], base_sha256="0" * 64)
@@ -167,6 +199,8 @@ def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> N
     (cases["missing"] / "adapter_model.safetensors").unlink()
     (cases["corrupt"] / "adapter_model.safetensors").write_bytes(b"not safetensors at all")
     edit_meta(cases["version"], argmine_version="9.0.0")
+    settings = json.loads((lora_checkpoint / "argmine.json").read_text())["settings"]
+    edit_meta(cases["pooling"], settings={**settings, "pooling": "max"})
     expected = {
         "fingerprint": "sha256",
         "kind": "expected 'stance'",
@@ -174,6 +208,7 @@ def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> N
         "missing": "adapter_model.safetensors",
         "corrupt": "LoRA adapter",
         "version": "9.0.0",
+        "pooling": "settings.pooling",
     }
     for name, folder in cases.items():
         with pytest.raises(CheckpointError, match=expected[name]):

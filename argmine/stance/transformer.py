@@ -5,6 +5,9 @@
     list[Stance(label, score = its probability)] ◄── argmax, back in input order ◄─────────────┘
 
 The model is the packaged encoder with a sequence-pair classification head,
+reading either the first token's pooled state (``pooling="cls"``, the Hugging
+Face default) or the mean of the token states (``pooling="mean"``, how
+all-MiniLM-L6-v2 was trained to summarise a text; see ``MeanPooled``),
 fine-tuned either with LoRA (peft; the checkpoint holds the adapters, the
 head and the pooler: the delta over the pinned encoder, ~1 MB for MiniLM) or
 in full; building, saving and loading it is ``argmine.transformer``'s. The class imbalance (``none``/``comment`` dominate) is answered at
@@ -41,8 +44,43 @@ log = logging.getLogger(__name__)
 KIND = "stance"
 # LoRA on every linear layer of the encoder blocks; names are suffixes of BERT module names.
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
-# Trained in full and saved with the adapters: the new head, and the pooler it reads.
-LORA_SAVED_MODULES = ("classifier", "pooler")
+# Trained in full and saved with the adapters: the new head, and (for cls pooling) the pooler it reads.
+LORA_SAVED_MODULES = {"cls": ("classifier", "pooler"), "mean": ("classifier",)}
+POOLINGS = tuple(LORA_SAVED_MODULES)
+
+
+class MeanPooled(nn.Module):
+    """A BERT-style sequence classifier whose head reads the mean of the token states, not the pooled first token.
+
+    Wraps the Hugging Face model (plain or peft) without changing it, so its
+    weights save and load as usual; only the forward pass differs. The encoder
+    still computes its pooler, which is frozen here (it is unused, and an
+    unused trainable weight would stall data-parallel training).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        head = getattr(inner, "classifier", None)
+        linear = getattr(head, "original_module", head)  # under LoRA the head is peft's trainable copy of it
+        if not isinstance(linear, nn.Linear) or not isinstance(getattr(inner, "dropout", None), nn.Dropout):
+            raise ValueError(
+                f"mean pooling needs a BERT-style head (dropout + one linear layer); {type(inner).__name__} has none"
+            )
+        self.encoder = getattr(inner, inner.base_model_prefix)
+        pooler = getattr(self.encoder, "pooler", None)
+        for weight in pooler.parameters() if pooler is not None else ():
+            weight.requires_grad_(False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **rest: torch.Tensor) -> Any:
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **rest).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        mean = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        return SequenceClassifierOutput(logits=inner.classifier(inner.dropout(mean)))
 
 
 class TransformerStanceClassifier:
@@ -55,6 +93,11 @@ class TransformerStanceClassifier:
         self.max_length = int(meta.settings["max_length"])
         self.post_reserve = int(meta.settings.get("post_reserve", 64))
         self.parent_reserve = int(meta.settings.get("parent_reserve", 48))
+        self.pooling = str(meta.settings.get("pooling", "cls"))  # checkpoints from before the option are cls
+        if self.pooling not in POOLINGS:
+            raise CheckpointError(f"settings.pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        # What the batches go through: the model itself, or the model under a mean-pooling forward.
+        self.net: nn.Module = MeanPooled(model) if self.pooling == "mean" else model
         self.budget = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
         self.model.eval()
 
@@ -74,6 +117,7 @@ class TransformerStanceClassifier:
         max_length: int = 256,
         post_reserve: int = 64,
         parent_reserve: int = 48,
+        pooling: str = "cls",
         lora_r: int = 8,
         lora_alpha: int = 16,
         lora_dropout: float = 0.1,
@@ -83,6 +127,8 @@ class TransformerStanceClassifier:
         from transformers import AutoModelForSequenceClassification
 
         labels = tuple(labels)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if len(labels) < 2 or len(set(labels)) != len(labels):
             raise ValueError(f"labels must be at least two distinct strings, got {list(labels)}")
         model, tokenizer, meta = build_model(
@@ -91,10 +137,15 @@ class TransformerStanceClassifier:
             kind=KIND,
             labels=labels,
             id2label=labels,
-            settings={"max_length": max_length, "post_reserve": post_reserve, "parent_reserve": parent_reserve},
+            settings={
+                "max_length": max_length,
+                "post_reserve": post_reserve,
+                "parent_reserve": parent_reserve,
+                "pooling": pooling,
+            },
             min_length=16,
             finetune=finetune,
-            lora=LoraSettings(lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES),
+            lora=LoraSettings(lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES[pooling]),
             task_type="SEQ_CLS",
         )
         classifier = cls(model, tokenizer, meta)
@@ -135,6 +186,7 @@ class TransformerStanceClassifier:
             f"- base encoder: {meta.base_encoder} (weights sha256 {meta.base_sha256})",
             f"- fine-tuning: {meta.finetune}",
             f"- max length: {meta.settings.get('max_length')} tokens (long texts reduced to their first sentences)",
+            f"- pooling: {meta.settings.get('pooling', 'cls')}",
         ]
         for key in ("data", "level", "epochs", "best_epoch", "seed", "class_weighting"):
             if key in meta.training:
@@ -196,14 +248,14 @@ class TransformerStanceClassifier:
             return out
         device = next(self.model.parameters()).device
         was_training = self.model.training
-        self.model.eval()
+        self.net.eval()
         lengths = [len(row["input_ids"]) for row in rows]
         with torch.inference_mode():
             for indices in length_bucketed_batches(lengths, batch_size, shuffle=False):
                 batch = {k: v.to(device) for k, v in self.collate([rows[i] for i in indices]).items()}
-                logits = self.model(**batch).logits.float()
+                logits = self.net(**batch).logits.float()
                 out[indices] = torch.softmax(logits, dim=-1).cpu().numpy()
-        self.model.train(was_training)
+        self.net.train(was_training)
         return out
 
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> list[Stance]:
