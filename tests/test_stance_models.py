@@ -155,6 +155,35 @@ def test_mean_pooling_trains_saves_and_reads_the_token_mean(tiny_encoder: Path, 
     np.testing.assert_allclose(model.predict_proba(dev[:1]), probabilities[:1], atol=1e-5)
 
 
+def test_lora_with_the_top_layer_trained_in_full(tiny_encoder: Path, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    folder = tmp_path / "top"
+    train_tiny(tiny_encoder, folder, "lora", full_top_layers=1, epochs=1, max_steps=3)
+    meta = json.loads((folder / "argmine.json").read_text())
+    assert meta["settings"]["lora"]["full_top_layers"] == 1
+    with safe_open(str(folder / "adapter_model.safetensors"), "pt") as weights:
+        keys = list(weights.keys())
+    top = [k for k in keys if "encoder.layer.1." in k]
+    # the top layer is saved whole (its plain weights, no adapters); the layer below keeps its adapters
+    assert any(k.endswith("attention.self.query.weight") for k in top) and not any("lora_" in k for k in top)
+    assert any("encoder.layer.0." in k and "lora_" in k for k in keys)
+    model = TransformerStanceClassifier.from_pretrained(folder)
+    trained_top = model.model.get_base_model().bert.encoder.layer[1].modules_to_save["default"]
+    from transformers import AutoModel
+
+    base_query = AutoModel.from_pretrained(str(tiny_encoder)).encoder.layer[1].attention.self.query.weight
+    assert not np.allclose(trained_top.attention.self.query.weight.detach().numpy(), base_query.detach().numpy())
+    dev = [e.input for e in invented_examples(8, seed=5)]
+    again = TransformerStanceClassifier.from_pretrained(folder)
+    np.testing.assert_allclose(again.predict_proba(dev), model.predict_proba(dev))
+    for bad in (2, -1):  # the tiny encoder has two layers: all of them is full fine-tuning
+        with pytest.raises(ValueError, match="full_top_layers"):
+            TransformerStanceClassifier.create(
+                LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6, full_top_layers=bad
+            )
+
+
 def test_long_inputs_fit_max_length(tiny_encoder: Path) -> None:
     model = TransformerStanceClassifier.create(
         LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6

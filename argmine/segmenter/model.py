@@ -101,6 +101,7 @@ class Segmenter:
         lora_rank: int = 8,
         lora_alpha: int | None = None,
         lora_dropout: float = 0.1,
+        full_top_layers: int = 0,
         lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
     ) -> Segmenter:
         """A new, untrained segmenter for ``labels`` on the base ``encoder`` (a name or a folder).
@@ -133,7 +134,9 @@ class Segmenter:
             },
             min_length=8,
             finetune=finetune,
-            lora=LoraSettings(lora_rank, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES),
+            lora=LoraSettings(
+                lora_rank, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES, full_top_layers
+            ),
             task_type="TOKEN_CLS",
         )
         if not 0 <= stride <= max_length // 2:

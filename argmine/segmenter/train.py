@@ -92,6 +92,7 @@ def train_segmenter(
     lora_rank: int = 8,
     lora_alpha: int | None = None,
     lora_dropout: float = 0.1,
+    full_top_layers: int = 0,
     max_steps: int | None = None,
     max_tokens: int | None = None,
     weight_decay: float = 0.01,
@@ -143,6 +144,7 @@ def train_segmenter(
         lora_rank=lora_rank,
         lora_alpha=lora_alpha,
         lora_dropout=lora_dropout,
+        full_top_layers=full_top_layers,
     )
     tokenized = segmenter.tokenize([text for text, _ in train_examples])
     windows = []

@@ -110,6 +110,7 @@ def train_stance(
     lora_r: int = 8,
     lora_alpha: int = 16,
     lora_dropout: float = 0.1,
+    full_top_layers: int = 0,
     post_reserve: int = 64,
     parent_reserve: int = 48,
     pooling: str = "cls",
@@ -193,7 +194,7 @@ def train_stance(
         max_length=max_length,
         max_tokens=max_tokens,
         class_weighting=class_weighting,
-        lora=(lora_r, lora_alpha, lora_dropout),
+        lora=(lora_r, lora_alpha, lora_dropout, full_top_layers),
         reserves=(post_reserve, parent_reserve),
         pooling=pooling,
         state_dir=state_dir,
@@ -224,7 +225,7 @@ def _train_transformer(
     max_length: int,
     max_tokens: int | None,
     class_weighting: str,
-    lora: tuple[int, int, float],
+    lora: tuple[int, int, float, int],
     reserves: tuple[int, int],
     pooling: str,
     state_dir: str | Path | None,
@@ -256,6 +257,7 @@ def _train_transformer(
         lora_r=lora[0],
         lora_alpha=lora[1],
         lora_dropout=lora[2],
+        full_top_layers=lora[3],
     )
     rows = model.tokenize([e.input for e in train_examples])
     targets = [labels.index(g) for g in gold]

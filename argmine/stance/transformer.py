@@ -122,6 +122,7 @@ class TransformerStanceClassifier:
         lora_alpha: int = 16,
         lora_dropout: float = 0.1,
         lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
+        full_top_layers: int = 0,
     ) -> TransformerStanceClassifier:
         """A new, untrained classifier over ``labels`` on the base ``encoder`` (a name or a folder)."""
         from transformers import AutoModelForSequenceClassification
@@ -145,7 +146,9 @@ class TransformerStanceClassifier:
             },
             min_length=16,
             finetune=finetune,
-            lora=LoraSettings(lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES[pooling]),
+            lora=LoraSettings(
+                lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES[pooling], full_top_layers
+            ),
             task_type="SEQ_CLS",
         )
         classifier = cls(model, tokenizer, meta)
