@@ -104,6 +104,8 @@ def build_model(
     """
     if finetune not in FINETUNES:
         raise ValueError(f"finetune must be one of {', '.join(FINETUNES)}, got {finetune!r}")
+    if finetune == "full" and lora.full_top_layers:
+        raise ValueError("full_top_layers applies to LoRA fine-tuning; finetune=full already trains every layer")
     folder = resolve_encoder(encoder)
     tokenizer = load_tokenizer(folder)
     model = _base_model(auto_class, folder, id2label)

@@ -177,10 +177,11 @@ def test_lora_with_the_top_layer_trained_in_full(tiny_encoder: Path, tmp_path: P
     dev = [e.input for e in invented_examples(8, seed=5)]
     again = TransformerStanceClassifier.from_pretrained(folder)
     np.testing.assert_allclose(again.predict_proba(dev), model.predict_proba(dev))
-    for bad in (2, -1):  # the tiny encoder has two layers: all of them is full fine-tuning
+    for bad, finetune in ((2, "lora"), (-1, "lora"), (1, "full")):  # two layers in all: 2 is full fine-tuning
         with pytest.raises(ValueError, match="full_top_layers"):
             TransformerStanceClassifier.create(
-                LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6, full_top_layers=bad
+                LABELS, encoder=tiny_encoder, finetune=finetune, max_length=48, post_reserve=8, parent_reserve=6,
+                full_top_layers=bad,
             )
 
 

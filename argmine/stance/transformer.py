@@ -68,7 +68,8 @@ class MeanPooled(nn.Module):
             raise ValueError(
                 f"mean pooling needs a BERT-style head (dropout + one linear layer); {type(inner).__name__} has none"
             )
-        self.encoder = getattr(inner, inner.base_model_prefix)
+        # The model's own modules (shared, not copies): LoRA adapters and trained heads stay in use.
+        self.encoder, self.head, self.dropout = getattr(inner, inner.base_model_prefix), head, inner.dropout
         pooler = getattr(self.encoder, "pooler", None)
         for weight in pooler.parameters() if pooler is not None else ():
             weight.requires_grad_(False)
@@ -76,11 +77,10 @@ class MeanPooled(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **rest: torch.Tensor) -> Any:
         from transformers.modeling_outputs import SequenceClassifierOutput
 
-        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **rest).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         mean = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return SequenceClassifierOutput(logits=inner.classifier(inner.dropout(mean)))
+        return SequenceClassifierOutput(logits=self.head(self.dropout(mean)))
 
 
 class TransformerStanceClassifier:
