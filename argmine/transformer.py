@@ -134,10 +134,11 @@ def build_model(
         )
         with quiet():
             model = get_peft_model(model, config)
-        wrapped = {name.rsplit(".modules_to_save", 1)[0] for name, _ in model.named_modules() if "modules_to_save" in name}
-        missing = [layer for layer in full_layers if not any(name.endswith(layer) for name in wrapped)]
+        # peft skips a modules_to_save name that matches nothing: an encoder without these layers must not pass.
+        wrapped = [name for name, _ in model.named_modules() if name.endswith(".modules_to_save")]
+        missing = [layer for layer in full_layers if not any(n.endswith(f"{layer}.modules_to_save") for n in wrapped)]
         if missing:
-            raise ValueError(f"the encoder has no module {missing[0]!r} to train in full (a BERT-style layout is needed)")
+            raise ValueError(f"the encoder has no module {missing[0]!r} to train in full (needs a BERT-style layout)")
     meta = CheckpointMeta(
         kind=kind,
         labels=tuple(labels),

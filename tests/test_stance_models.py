@@ -133,7 +133,8 @@ def test_mean_pooling_trains_saves_and_reads_the_token_mean(tiny_encoder: Path, 
     metrics = train_tiny(tiny_encoder, folder, finetune, pooling="mean", epochs=2)
     assert metrics["train/losses"][-1] < metrics["train/losses"][0]
     model = TransformerStanceClassifier.from_pretrained(folder)
-    assert model.pooling == "mean" and json.loads((folder / "argmine.json").read_text())["settings"]["pooling"] == "mean"
+    assert model.pooling == "mean"
+    assert json.loads((folder / "argmine.json").read_text())["settings"]["pooling"] == "mean"
     if finetune == "lora":  # the unused pooler is neither trained nor saved
         from safetensors import safe_open
 
