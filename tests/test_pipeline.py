@@ -343,6 +343,8 @@ def test_int8_miner_runs_but_cannot_be_saved(pipeline_dir, tmp_path):
     kinds = {type(m).__name__ for part in (quantized.segmenter, quantized.stance) for m in part.model.modules()}
     assert "Linear" in kinds and any("quantized" in type(m).__module__ for m in quantized.segmenter.model.modules())
     assert not any(type(m).__module__.startswith("peft") for m in quantized.stance.model.modules())
+    # The stance batches go through ``net``: it must be the quantized model, not the float one it replaced.
+    assert any("quantized" in type(m).__module__ for m in quantized.stance.net.modules())
     thread = gold_thread()
     mined = quantized.mine(thread)
     assert [c.id for c in mined.comments] == [c.id for c in thread.comments]

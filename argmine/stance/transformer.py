@@ -64,9 +64,9 @@ class MeanPooled(nn.Module):
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         head = getattr(inner, "classifier", None)
         linear = getattr(head, "original_module", head)  # under LoRA the head is peft's trainable copy of it
-        if not isinstance(linear, nn.Linear) or not isinstance(getattr(inner, "dropout", None), nn.Dropout):
+        if not isinstance(linear, nn.Module) or not isinstance(getattr(inner, "dropout", None), nn.Dropout):
             raise ValueError(
-                f"mean pooling needs a BERT-style head (dropout + one linear layer); {type(inner).__name__} has none"
+                f"mean pooling needs a BERT-style head (dropout + a classifier layer); {type(inner).__name__} has none"
             )
         # The model's own modules (shared, not copies): LoRA adapters and trained heads stay in use.
         self.encoder, self.head, self.dropout = getattr(inner, inner.base_model_prefix), head, inner.dropout
@@ -87,7 +87,6 @@ class TransformerStanceClassifier:
     """A fine-tuned encoder that reads (post [+ parent], item) pairs; build with ``create`` or ``from_pretrained``."""
 
     def __init__(self, model: nn.Module, tokenizer: Any, meta: CheckpointMeta) -> None:
-        self.model = model
         self.tokenizer = tokenizer
         self.meta = meta
         self.max_length = int(meta.settings["max_length"])
@@ -96,10 +95,20 @@ class TransformerStanceClassifier:
         self.pooling = str(meta.settings.get("pooling", "cls"))  # checkpoints from before the option are cls
         if self.pooling not in POOLINGS:
             raise CheckpointError(f"settings.pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        # What the batches go through: the model itself, or the model under a mean-pooling forward.
-        self.net: nn.Module = MeanPooled(model) if self.pooling == "mean" else model
+        self.model = model
         self.budget = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
         self.model.eval()
+
+    @property
+    def model(self) -> nn.Module:
+        return self._model
+
+    @model.setter
+    def model(self, model: nn.Module) -> None:
+        # A replaced model (merged, converted to bfloat16 or int8 by ArgumentMiner.to_precision) must be the
+        # one the batches go through: ``net`` is the model itself, or the model under a mean-pooling forward.
+        self._model = model
+        self.net: nn.Module = MeanPooled(model) if self.pooling == "mean" else model
 
     @property
     def labels(self) -> tuple[str, ...]:
