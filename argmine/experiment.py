@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from argmine.data import load_gold, model_labels
 from argmine.errors import ArgmineError
 from argmine.io_utils import write_json
+from argmine.stance.predict import STANCE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def _train_stance(
     def examples(threads: list) -> list:
         return stance_examples(threads, task.level, include_posts=task.include_posts)
 
-    transformer = model.classifier == "transformer"
+    transformer = model.classifier in ("transformer", "ensemble")  # a learning rate to pass on
     return train_stance(
         examples(train),
         examples(dev or []),
@@ -232,12 +233,23 @@ def _train_stance(
         post_reserve=task.post_reserve,
         parent_reserve=task.parent_reserve,
         pooling=task.get("pooling") or "cls",
-        state_dir=state_dir if transformer else None,
+        state_dir=state_dir if model.classifier == "transformer" else None,  # an ensemble run is not resumable
         sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
+        **_ensemble_settings(model),
         cpu_threads=trainer.threads,
         device=trainer.device,
         training_info=info,
     )
+
+
+def _ensemble_settings(model: DictConfig) -> dict[str, Any]:
+    """``model.ensemble.*`` as train_stance's ``ensemble_*`` arguments (absent keys keep its defaults)."""
+    given = model.get("ensemble") or {}
+    names = {"holdout": "ensemble_holdout", "weights": "ensemble_weights", "refit": "ensemble_refit"}
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"model.ensemble has unknown keys {unknown}; known: {', '.join(names)}")
+    return {names[key]: _plain(value) for key, value in given.items()}
 
 
 def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -270,7 +282,7 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         parts.append(_score_components(segmenter, gold, cfg, metrics))
         if classifier is not None:
             parts.append(_score_stance(classifier, gold, cfg, metrics))
-    elif meta.kind in ("stance", "stance-sklearn"):
+    elif meta.kind in STANCE_KINDS:
         from argmine.stance.predict import load_stance_classifier
 
         parts.append(_score_stance(load_stance_classifier(checkpoint), gold, cfg, metrics))

@@ -198,7 +198,7 @@ class ArgumentMiner:
             return self
         if self.precision != "float32":
             raise ValueError(f"this miner already runs in {self.precision}; load the checkpoint again for {precision}")
-        for part in (self.segmenter, self.stance):
+        for part in (self.segmenter, *_weight_holders(self.stance)):
             model = getattr(part, "model", None)
             if model is None:  # the scikit-learn stance baseline: no weights to convert
                 continue
@@ -435,15 +435,22 @@ def _chunks(threads: Iterable[Thread], chunk_messages: int) -> Iterator[list[Thr
         yield chunk
 
 
-def _merge_lora(model_holder: Any) -> None:
+def _weight_holders(part: Any) -> list[Any]:
+    """What holds the torch ``model`` of a pipeline part: the part itself, or a stance ensemble's transformer."""
+    member = getattr(part, "transformer", None)
+    return [member] if member is not None else [part]
+
+
+def _merge_lora(part: Any) -> None:
     """Fold a LoRA model's adapters into its base weights for inference (a no-op for other models)."""
-    model = getattr(model_holder, "model", None)
-    merge = getattr(model, "merge_adapter", None)
-    if callable(merge):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # peft warns that merged weights differ by rounding: expected
-            merge()
-        model.eval()
+    for holder in _weight_holders(part):
+        model = getattr(holder, "model", None)
+        merge = getattr(model, "merge_adapter", None)
+        if callable(merge):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # peft warns that merged weights differ by rounding: expected
+                merge()
+            model.eval()
 
 
 def _provenance(segmenter: Segmenter, stance: StanceClassifier) -> dict[str, Any]:

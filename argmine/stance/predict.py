@@ -13,9 +13,11 @@ from argmine.thread import Post, Stance, Thread
 
 if TYPE_CHECKING:
     from argmine.stance.baseline import SklearnStanceClassifier
+    from argmine.stance.ensemble import EnsembleStanceClassifier
     from argmine.stance.transformer import TransformerStanceClassifier
 
 M = TypeVar("M", bound=Post)
+STANCE_KINDS = ("stance", "stance-sklearn", "stance-ensemble")  # what load_stance_classifier reads
 
 
 class StanceClassifier(Protocol):
@@ -27,9 +29,15 @@ class StanceClassifier(Protocol):
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = ...) -> list[Stance]: ...
 
 
-def load_stance_classifier(folder: str | Path) -> TransformerStanceClassifier | SklearnStanceClassifier:
+def load_stance_classifier(
+    folder: str | Path,
+) -> TransformerStanceClassifier | SklearnStanceClassifier | EnsembleStanceClassifier:
     """The classifier saved in ``folder``, by the kind its ``argmine.json`` names."""
-    meta = read_meta(folder, kind=("stance", "stance-sklearn"))
+    meta = read_meta(folder, kind=STANCE_KINDS)
+    if meta.kind == "stance-ensemble":
+        from argmine.stance.ensemble import EnsembleStanceClassifier
+
+        return EnsembleStanceClassifier.from_pretrained(folder)
     if meta.kind == "stance-sklearn":
         from argmine.stance.baseline import SklearnStanceClassifier
 

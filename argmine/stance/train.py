@@ -38,7 +38,7 @@ from argmine.stance.inputs import StanceExample
 
 log = logging.getLogger(__name__)
 
-CLASSIFIERS = ("transformer", "sklearn")
+CLASSIFIERS = ("transformer", "sklearn", "ensemble")
 CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
 DEFAULT_LR = {"lora": 5e-4, "full": 5e-5}
 SELECT_METRIC = "stance/dev/macro_f1"
@@ -117,6 +117,9 @@ def train_stance(
     state_dir: str | Path | None = None,
     sklearn_c: Sequence[float] = (1.0, 0.25, 4.0),
     sklearn_max_features: int = 50_000,
+    ensemble_holdout: float = 0.2,
+    ensemble_weights: Sequence[float] = tuple(i / 20 for i in range(21)),
+    ensemble_refit: bool = True,
     cpu_threads: int | None = None,
     device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
@@ -125,9 +128,10 @@ def train_stance(
 ) -> dict[str, Any]:
     """Train, save the best model to ``output_dir``, and return its dev metrics plus ``train/...`` facts.
 
-    ``classifier`` is ``transformer`` or ``sklearn``. For ``sklearn`` only
-    ``labels``, ``output_dir``, ``seed``, ``sklearn_c`` and
-    ``sklearn_max_features`` matter. ``lr`` defaults to 5e-4 for LoRA and 5e-5
+    ``classifier`` is ``transformer``, ``sklearn`` or ``ensemble`` (both,
+    pooled: see ``argmine.stance.ensemble`` and ``_train_ensemble``). For
+    ``sklearn`` only ``labels``, ``output_dir``, ``seed``, ``sklearn_c`` and
+    ``sklearn_max_features`` matter; ``ensemble_*`` only for ``ensemble``. ``lr`` defaults to 5e-4 for LoRA and 5e-5
     for full fine-tuning. ``training_info`` (data name, command, ...) is
     recorded in ``argmine.json`` and the model card. Without dev examples the
     last epoch is kept and no dev metrics are returned. ``device`` is where the
@@ -154,6 +158,45 @@ def train_stance(
         **(training_info or {}),
     }
     began = time.perf_counter()
+    if classifier == "ensemble":
+        member_settings = dict(  # everything a member's own train_stance call takes, as given here
+            encoder=encoder,
+            finetune=finetune,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            max_steps=max_steps,
+            max_length=max_length,
+            max_tokens=max_tokens,
+            class_weighting=class_weighting,
+            lora_r=lora_r,
+            lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout,
+            full_top_layers=full_top_layers,
+            post_reserve=post_reserve,
+            parent_reserve=parent_reserve,
+            pooling=pooling,
+            sklearn_c=sklearn_c,
+            sklearn_max_features=sklearn_max_features,
+            cpu_threads=cpu_threads,
+            device=device,
+            training_info=training_info,
+            progress=progress,
+        )
+        return _train_ensemble(
+            train_examples,
+            dev_examples,
+            labels=labels,
+            output_dir=Path(output_dir),
+            holdout=ensemble_holdout,
+            weights=tuple(ensemble_weights),
+            refit=ensemble_refit,
+            member_settings=member_settings,
+            info=info,
+            card=card,
+            began=began,
+        )
     if classifier == "sklearn":
         from argmine.stance.baseline import SklearnStanceClassifier
 
@@ -205,6 +248,113 @@ def train_stance(
         progress=progress,
         began=began,
     )
+
+
+def _train_ensemble(
+    train_examples: Sequence[StanceExample],
+    dev_examples: Sequence[StanceExample],
+    *,
+    labels: tuple[str, ...],
+    output_dir: Path,
+    holdout: float,
+    weights: tuple[float, ...],
+    refit: bool,
+    member_settings: dict[str, Any],
+    info: dict[str, Any],
+    card: str | None,
+    began: float,
+) -> dict[str, Any]:
+    """Train both members, choose their pooling weight on held-out training threads, save the ensemble.
+
+    1. the training threads are split (``split_holdout``, by ``seed``) into
+       a part to train on and ``holdout`` of them held out;
+    2. the transformer and the baseline train on the first part (dev picks
+       the transformer's epoch and the baseline's C, as when trained alone);
+    3. the weight is the one of ``weights`` with the best held-out macro-F1;
+    4. with ``refit`` both train again on all training threads (the held-out
+       ones included); without, the members of step 2 are kept.
+
+    Members are trained in a work folder beside ``output_dir`` and removed
+    once the ensemble is saved. Dev metrics are the pooled model's, with each
+    member's alone under ``member/<name>/...`` and, with ``refit``, the pool
+    of step 2's members under ``unrefit/...``.
+    """
+    import shutil
+
+    from argmine.stance.baseline import SklearnStanceClassifier
+    from argmine.stance.ensemble import MEMBERS, EnsembleStanceClassifier, choose_weight, split_holdout
+    from argmine.stance.transformer import TransformerStanceClassifier
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("the ensemble trains in one process; run it without torchrun")
+    seed = member_settings["seed"]
+    kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, seed)
+    work = output_dir.parent / f".{output_dir.name}.members"
+    shutil.rmtree(work, ignore_errors=True)
+
+    def train_members(examples: Sequence[StanceExample], stage: str) -> tuple[Any, Any, dict[str, Any]]:
+        scores: dict[str, Any] = {}
+        for name in MEMBERS:
+            log.info("ensemble, %s: training the %s on %d examples", stage, name, len(examples))
+            scores[name] = train_stance(
+                examples, dev_examples, classifier=name, labels=labels, output_dir=work / stage / name, **member_settings
+            )
+        return (
+            TransformerStanceClassifier.from_pretrained(work / stage / "transformer"),
+            SklearnStanceClassifier.from_pretrained(work / stage / "sklearn"),
+            scores,
+        )
+
+    transformer, sklearn, scores = train_members(kept, "holdout")
+    held_inputs = [e.input for e in held]
+    weight, holdout_scores = choose_weight(
+        transformer.predict_proba(held_inputs),
+        sklearn.predict_proba(held_inputs),
+        [e.label or "" for e in held],
+        labels,
+        weights,
+    )
+    log.info("ensemble: weight %.2f on the transformer (held-out macro-F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
+    first_pool: dict[str, Any] = {}
+    if refit:
+        if dev_examples:  # the pool before refitting, for comparison (what refit=false would have shipped)
+            unrefit = EnsembleStanceClassifier.join(transformer, sklearn, weight)
+            predicted = [s.label for s in unrefit.predict([e.input for e in dev_examples])]
+            first_pool = {f"unrefit/{k}": v for k, v in _scalars(dev_metrics(dev_examples, predicted, labels)).items()}
+        transformer, sklearn, scores = train_members(train_examples, "all")
+    ensemble = EnsembleStanceClassifier.join(
+        transformer,
+        sklearn,
+        weight,
+        settings={
+            "holdout_fraction": holdout,
+            "holdout_seed": seed,
+            "holdout_examples": len(held),
+            "holdout_macro_f1_by_weight": holdout_scores,
+            "refit": refit,
+        },
+    )
+    metrics: dict[str, Any] = {}
+    if dev_examples:
+        metrics = dev_metrics(dev_examples, [s.label for s in ensemble.predict([e.input for e in dev_examples])], labels)
+    metrics |= first_pool
+    for name, member_scores in scores.items():
+        metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
+    seconds = time.perf_counter() - began
+    ensemble.meta = replace(
+        ensemble.meta, training={**info, "classifier": "ensemble", "metrics": _scalars(metrics)}
+    )
+    ensemble.save_pretrained(output_dir, card=card)
+    shutil.rmtree(work, ignore_errors=True)
+    log.info("stance ensemble saved to %s (%.0f s)", output_dir, seconds)
+    return {
+        **metrics,
+        "train/seconds": seconds,
+        "train/examples": len(train_examples),
+        "train/holdout_examples": len(held),
+        "train/ensemble_weight": weight,
+        "checkpoint": str(output_dir),
+    }
 
 
 def _train_transformer(

@@ -1,0 +1,223 @@
+"""The cross-encoder and the n-gram baseline as one stance classifier: a weighted log-linear pool.
+
+    StanceInput ──► transformer ──► p_t ┐
+                └─► sklearn     ──► p_s ┴──► p ∝ p_t^w · p_s^(1−w) ──► argmax ──► Stance
+
+Why two: on RumourEval the cross-encoder is the better judge of support, query
+and comment, while the baseline's character n-grams catch the words of a
+denial ("stop spreading lies") that adapters on a frozen encoder barely learn
+(see ``models/rumoureval2019-stance-minilm/README.md``). Pooling the
+log-probabilities lets each model speak where it is confident.
+
+The weight ``w`` is chosen on a held-out part of the *training* threads
+(``split_holdout``), never on dev: the two members are first trained on the
+rest, ``w`` is the grid value with the best held-out macro-F1, then (by
+default) both members are trained again on all training threads and pooled
+with that ``w``. Dev stays an honest estimate.
+
+Checkpoint folder (see ``argmine.checkpoint``):
+
+    argmine.json    kind "stance-ensemble", labels, settings {weight, holdout scores per weight, ...}
+    transformer/    a "stance" checkpoint (the cross-encoder)
+    sklearn/        a "stance-sklearn" checkpoint (the baseline)
+    README.md       model card
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from argmine.checkpoint import CheckpointMeta, read_meta, staged_folder, write_meta
+from argmine.errors import CheckpointError
+from argmine.stance.inputs import StanceInput, TextPair
+from argmine.thread import Stance
+
+if TYPE_CHECKING:
+    from argmine.stance.baseline import SklearnStanceClassifier
+    from argmine.stance.transformer import TransformerStanceClassifier
+
+KIND = "stance-ensemble"
+MEMBERS = ("transformer", "sklearn")  # subfolder names; the weight w belongs to the first
+_FLOOR = 1e-12  # probabilities are clipped here before the log: a hard 0 from one member would veto a label
+
+T = TypeVar("T")
+
+
+def _draw(thread_id: str, seed: int) -> float:
+    """A number in [0, 1) from a hash of (seed, id): the split does not depend on the reading order."""
+    digest = hashlib.sha256(f"{seed}:{thread_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_holdout(items: Sequence[T], thread_of: Any, fraction: float, seed: int) -> tuple[list[T], list[T]]:
+    """``items`` into (kept, held out) by their thread (``thread_of(item)``): a thread never spans both.
+
+    A thread is held out when its draw is below ``fraction``; with few threads
+    the draws may put all on one side, so each side gets at least one thread
+    (the lowest draw is held out, the highest kept).
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"the held-out fraction must lie strictly between 0 and 1, got {fraction}")
+    draws = {thread: _draw(thread, seed) for thread in {thread_of(item) for item in items}}
+    if len(draws) < 2:
+        raise ValueError(f"holding out whole threads needs at least two threads, got {len(draws)}")
+    held_threads = {thread for thread, draw in draws.items() if draw < fraction}
+    held_threads.add(min(draws, key=draws.__getitem__))
+    held_threads.discard(max(draws, key=draws.__getitem__))
+    kept, held = [], []
+    for item in items:
+        (held if thread_of(item) in held_threads else kept).append(item)
+    return kept, held
+
+
+def pool(p_transformer: np.ndarray, p_sklearn: np.ndarray, weight: float) -> np.ndarray:
+    """Row-normalised ``p_transformer^weight · p_sklearn^(1 − weight)``."""
+    if p_transformer.shape != p_sklearn.shape:
+        raise ValueError(f"member probabilities differ in shape: {p_transformer.shape} vs {p_sklearn.shape}")
+    logits = weight * np.log(np.clip(p_transformer, _FLOOR, 1)) + (1 - weight) * np.log(np.clip(p_sklearn, _FLOOR, 1))
+    logits -= logits.max(axis=1, keepdims=True)
+    pooled = np.exp(logits)
+    return pooled / pooled.sum(axis=1, keepdims=True)
+
+
+def choose_weight(
+    p_transformer: np.ndarray, p_sklearn: np.ndarray, gold: Sequence[str], labels: Sequence[str], grid: Sequence[float]
+) -> tuple[float, dict[str, float]]:
+    """The grid weight whose pool scores the best macro-F1 on ``gold`` (the first wins ties), and every score."""
+    from argmine.metrics.stance import label_metrics
+
+    if not grid or any(not 0 <= w <= 1 for w in grid):
+        raise ValueError(f"the weight grid must be values in [0, 1], got {list(grid)}")
+    scores: dict[str, float] = {}
+    best: tuple[float, float] | None = None
+    for weight in grid:
+        predicted = [labels[j] for j in pool(p_transformer, p_sklearn, weight).argmax(axis=1)]
+        score = label_metrics(list(gold), predicted, labels, "holdout")["holdout/macro_f1"]
+        scores[f"{float(weight):g}"] = score
+        if best is None or score > best[0]:
+            best = (score, float(weight))
+    assert best is not None
+    return best[1], scores
+
+
+class EnsembleStanceClassifier:
+    """A transformer and a scikit-learn stance classifier pooled with weight ``weight`` on the transformer."""
+
+    def __init__(
+        self,
+        transformer: TransformerStanceClassifier,
+        sklearn: SklearnStanceClassifier,
+        weight: float,
+        meta: CheckpointMeta,
+    ) -> None:
+        if tuple(transformer.labels) != tuple(sklearn.labels):
+            raise ValueError(
+                f"the members' labels differ: transformer {list(transformer.labels)}, sklearn {list(sklearn.labels)}"
+            )
+        if not 0 <= weight <= 1:
+            raise ValueError(f"the pooling weight must lie in [0, 1], got {weight}")
+        self.transformer, self.sklearn, self.weight, self.meta = transformer, sklearn, float(weight), meta
+
+    @classmethod
+    def join(
+        cls,
+        transformer: TransformerStanceClassifier,
+        sklearn: SklearnStanceClassifier,
+        weight: float,
+        *,
+        settings: dict[str, Any] | None = None,
+        training: dict[str, Any] | None = None,
+    ) -> EnsembleStanceClassifier:
+        """Pool two trained classifiers; ``settings`` adds to the recorded weight (e.g. the held-out scores)."""
+        meta = CheckpointMeta(
+            kind=KIND,
+            labels=tuple(transformer.labels),
+            base_encoder=transformer.meta.base_encoder,
+            base_sha256=transformer.meta.base_sha256,
+            finetune=transformer.meta.finetune,
+            settings={"weight": float(weight), "members": list(MEMBERS), **(settings or {})},
+            training=dict(training or {}),
+        )
+        return cls(transformer, sklearn, weight, meta)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.meta.labels
+
+    def predict_proba(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> np.ndarray:
+        """Pooled label probabilities, one row per input, columns in ``labels`` order."""
+        if not inputs:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return pool(
+            self.transformer.predict_proba(inputs, batch_size=batch_size), self.sklearn.predict_proba(inputs), self.weight
+        )
+
+    def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> list[Stance]:
+        """One ``Stance`` per input, in input order, scored with its pooled probability."""
+        probabilities = self.predict_proba(inputs, batch_size=batch_size)
+        return [Stance(self.labels[j], float(row[j])) for row, j in zip(probabilities, probabilities.argmax(axis=1))]
+
+    def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
+        """Write the folder atomically: ``argmine.json``, both members' checkpoints, the card."""
+        folder = Path(folder)
+        with staged_folder(folder) as tmp:
+            write_meta(tmp, self.meta)
+            self.transformer.save_pretrained(tmp / "transformer")
+            self.sklearn.save_pretrained(tmp / "sklearn")
+            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> EnsembleStanceClassifier:
+        """Load a folder written by ``save_pretrained``; anything inconsistent raises ``CheckpointError``."""
+        from argmine.stance.baseline import SklearnStanceClassifier
+        from argmine.stance.transformer import TransformerStanceClassifier
+
+        folder = Path(folder)
+        meta = read_meta(folder, kind=KIND)
+        where = folder / "argmine.json"
+        weight = meta.settings.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+            raise CheckpointError(f"{where}: settings.weight must be a number in [0, 1], got {weight!r}")
+        for sub in MEMBERS:
+            if not (folder / sub).is_dir():
+                raise CheckpointError(f"{folder}: incomplete ensemble checkpoint, missing the folder {sub}/")
+        transformer = TransformerStanceClassifier.from_pretrained(folder / "transformer")
+        sklearn = SklearnStanceClassifier.from_pretrained(folder / "sklearn")
+        for sub, member in zip(MEMBERS, (transformer, sklearn)):
+            if tuple(member.labels) != meta.labels:
+                raise CheckpointError(
+                    f"{where}: labels {list(meta.labels)} differ from those of {folder / sub} ({list(member.labels)})"
+                )
+        return cls(transformer, sklearn, float(weight), meta)
+
+    def model_card(self) -> str:
+        meta = self.meta
+        settings = meta.settings
+        lines = [
+            "# argmine stance classifier: cross-encoder + n-gram baseline",
+            "",
+            "The label probabilities of a fine-tuned transformer cross-encoder (`transformer/`) and of a",
+            "TF-IDF + logistic regression baseline (`sklearn/`) pooled log-linearly:",
+            f"p ∝ p_transformer^{self.weight:g} · p_sklearn^{1 - self.weight:g}.",
+            "The weight was chosen on a held-out part of the training threads, not on dev.",
+            "",
+            f"- labels: {', '.join(meta.labels)}",
+            f"- weight on the transformer: {self.weight:g}",
+        ]
+        if settings.get("holdout_fraction") is not None:
+            lines.append(
+                f"- held-out fraction of the training threads: {settings['holdout_fraction']} "
+                f"(seed {settings.get('holdout_seed')}; {settings.get('holdout_examples')} examples)"
+            )
+        metrics = meta.training.get("metrics") or {}
+        if metrics:
+            lines += ["", "Development scores:", ""]
+            lines += [f"- {k}: {v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, float)]
+        lines += ["", f"Written by argmine {meta.argmine_version}.", ""]
+        return "\n".join(lines)
