@@ -411,3 +411,26 @@ def test_a_scikit_learn_stance_part_works_too(miner, tmp_path):
     mined = loaded.mine(thread)
     assert [c.stance.label for c in mined.comments] == ["support", "attack"]
     assert isinstance(loaded.stance, SklearnStanceClassifier)
+
+
+def test_a_pooled_stance_part_is_saved_merged_and_converted_with_the_pipeline(parts, tmp_path):
+    from argmine.stance.baseline import SklearnStanceClassifier
+    from argmine.stance.ensemble import EnsembleStanceClassifier
+    from argmine.stance.transformer import TransformerStanceClassifier
+
+    _, segmenter, stance = parts
+    words = dict(zip(STANCE_LABELS, ("yes i agree", "no that is wrong", "what is this")))
+    labels = list(STANCE_LABELS) * 6
+    inputs = [StanceInput(post=TEXTS[0], text=f"{words[label]} {TEXTS[k % 4]}") for k, label in enumerate(labels)]
+    baseline = SklearnStanceClassifier.fit(inputs, labels, STANCE_LABELS, c_values=(1.0,))
+    pooled = EnsembleStanceClassifier.join(TransformerStanceClassifier.from_pretrained(stance), baseline, 0.5)
+    part = pooled.save_pretrained(tmp_path / "pooled")
+    folder = ArgumentMiner.from_parts(segmenter, part, merge_lora=False).save_pretrained(tmp_path / "pipeline")
+    assert json.loads((folder / META_FILE).read_text())["settings"]["stance_kind"] == "stance-ensemble"
+
+    quantized = ArgumentMiner.from_pretrained(folder, precision="int8")
+    member = quantized.stance.transformer
+    assert any("quantized" in type(m).__module__ for m in member.net.modules())  # converted with the pipeline
+    assert not any(type(m).__module__.startswith("peft") for m in member.net.modules())
+    mined = quantized.mine(gold_thread())
+    assert all(c.stance.label in STANCE_LABELS for c in mined.comments if c.text.strip())

@@ -4,6 +4,7 @@
     inputs.py       thread → StanceExample(StanceInput(post, text, parent), label); long texts reduced by a fixed rule
     transformer.py  TransformerStanceClassifier: a fine-tuned cross-encoder (LoRA or full)
     baseline.py     SklearnStanceClassifier: TF-IDF + logistic regression, saved without pickles
+    ensemble.py     EnsembleStanceClassifier: the two pooled, the weight chosen on held-out training threads
     train.py        train_stance(train_examples, dev_examples, classifier=..., ...) → dev metrics
     predict.py      load_stance_classifier(folder), predict_threads(classifier, threads, level=...)
 
