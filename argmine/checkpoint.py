@@ -97,6 +97,12 @@ class CheckpointMeta:
         }
 
 
+def card_scores(metrics: dict[str, Any], heading: str = "Development scores") -> list[str]:
+    """The model-card lines listing ``metrics`` (numbers only, sorted by name); none without metrics."""
+    numbers = sorted((k, v) for k, v in metrics.items() if isinstance(v, float))
+    return ["", f"{heading}:", "", *(f"- {k}: {v:.4f}" for k, v in numbers)] if numbers else []
+
+
 def write_meta(folder: Path, meta: CheckpointMeta) -> None:
     write_json(folder / META_FILE, meta.to_dict())
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from argmine.checkpoint import META_FILE, CheckpointMeta
+from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
 from argmine.errors import CheckpointError
 from argmine.segmenter.context import CONTEXTS, check_context, message_contexts
 from argmine.segmenter.encoding import (
@@ -219,12 +219,8 @@ class Segmenter:
         ):
             if key in training:
                 lines.append(f"- {key.replace('_', ' ')}: {training[key]}")
-        metrics = training.get("metrics") or {}
-        if metrics:
-            lines += ["", "Development scores (best epoch):", ""]
-            lines += [
-                f"- {k}: {v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, float) and "/support" not in k
-            ]
+        metrics = {k: v for k, v in (training.get("metrics") or {}).items() if "/support" not in k}
+        lines += card_scores(metrics, "Development scores (best epoch)")
         lines += [
             "",
             "Limits:",

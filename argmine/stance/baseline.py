@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from argmine.checkpoint import CheckpointMeta, read_meta, require_files, staged_folder, write_meta
+from argmine.checkpoint import CheckpointMeta, card_scores, read_meta, require_files, staged_folder, write_meta
 from argmine.errors import CheckpointError
 from argmine.io_utils import write_json
 from argmine.stance.inputs import StanceInput, TextPair, as_input
@@ -309,10 +309,7 @@ class SklearnStanceClassifier:
             f"- C: {meta.settings.get('c')}",
             f"- features: {sum(len(b.vocabulary) for b in self.blocks)} n-grams + {len(DENSE_FEATURES)} dense",
         ]
-        metrics = meta.training.get("metrics") or {}
-        if metrics:
-            lines += ["", "Development scores:", ""]
-            lines += [f"- {k}: {v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, float)]
+        lines += card_scores(meta.training.get("metrics") or {})
         lines += ["", f"Written by argmine {meta.argmine_version}.", ""]
         return "\n".join(lines)
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from argmine.checkpoint import CheckpointMeta, read_meta, staged_folder, write_meta
+from argmine.checkpoint import CheckpointMeta, card_scores, read_meta, staged_folder, write_meta
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair
 from argmine.thread import Stance
@@ -215,9 +215,6 @@ class EnsembleStanceClassifier:
                 f"- held-out fraction of the training threads: {settings['holdout_fraction']} "
                 f"(seed {settings.get('holdout_seed')}; {settings.get('holdout_examples')} examples)"
             )
-        metrics = meta.training.get("metrics") or {}
-        if metrics:
-            lines += ["", "Development scores:", ""]
-            lines += [f"- {k}: {v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, float)]
+        lines += card_scores(meta.training.get("metrics") or {})
         lines += ["", f"Written by argmine {meta.argmine_version}.", ""]
         return "\n".join(lines)

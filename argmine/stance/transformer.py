@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from argmine.checkpoint import META_FILE, CheckpointMeta
+from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
 from argmine.thread import Stance
@@ -203,9 +203,7 @@ class TransformerStanceClassifier:
         for key in ("data", "level", "epochs", "best_epoch", "seed", "class_weighting"):
             if key in meta.training:
                 lines.append(f"- {key.replace('_', ' ')}: {meta.training[key]}")
-        if metrics:
-            lines += ["", "Development scores:", ""]
-            lines += [f"- {k}: {v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, float)]
+        lines += card_scores(metrics)
         lines += ["", f"Written by argmine {meta.argmine_version}.", ""]
         return "\n".join(lines)
 
