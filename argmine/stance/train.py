@@ -131,8 +131,8 @@ def train_stance(
     ``classifier`` is ``transformer``, ``sklearn`` or ``ensemble`` (both,
     pooled: see ``argmine.stance.ensemble`` and ``_train_ensemble``). For
     ``sklearn`` only ``labels``, ``output_dir``, ``seed``, ``sklearn_c`` and
-    ``sklearn_max_features`` matter; ``ensemble_*`` only for ``ensemble``. ``lr`` defaults to 5e-4 for LoRA and 5e-5
-    for full fine-tuning. ``training_info`` (data name, command, ...) is
+    ``sklearn_max_features`` matter; ``ensemble_*`` only for ``ensemble``.
+    ``lr`` defaults to 5e-4 for LoRA and 5e-5 for full fine-tuning. ``training_info`` (data name, command, ...) is
     recorded in ``argmine.json`` and the model card. Without dev examples the
     last epoch is kept and no dev metrics are returned. ``device`` is where the
     transformer trains (``auto``: this process's GPU if there is one, see
