@@ -153,9 +153,8 @@ class EnsembleStanceClassifier:
         """Pooled label probabilities, one row per input, columns in ``labels`` order."""
         if not inputs:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return pool(
-            self.transformer.predict_proba(inputs, batch_size=batch_size), self.sklearn.predict_proba(inputs), self.weight
-        )
+        p_transformer = self.transformer.predict_proba(inputs, batch_size=batch_size)
+        return pool(p_transformer, self.sklearn.predict_proba(inputs), self.weight)
 
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> list[Stance]:
         """One ``Stance`` per input, in input order, scored with its pooled probability."""

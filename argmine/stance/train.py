@@ -296,8 +296,9 @@ def _train_ensemble(
         scores: dict[str, Any] = {}
         for name in MEMBERS:
             log.info("ensemble, %s: training the %s on %d examples", stage, name, len(examples))
+            folder = work / stage / name
             scores[name] = train_stance(
-                examples, dev_examples, classifier=name, labels=labels, output_dir=work / stage / name, **member_settings
+                examples, dev_examples, classifier=name, labels=labels, output_dir=folder, **member_settings
             )
         return (
             TransformerStanceClassifier.from_pretrained(work / stage / "transformer"),
@@ -336,7 +337,8 @@ def _train_ensemble(
     )
     metrics: dict[str, Any] = {}
     if dev_examples:
-        metrics = dev_metrics(dev_examples, [s.label for s in ensemble.predict([e.input for e in dev_examples])], labels)
+        predicted = [s.label for s in ensemble.predict([e.input for e in dev_examples])]
+        metrics = dev_metrics(dev_examples, predicted, labels)
     metrics |= first_pool
     for name, member_scores in scores.items():
         metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
