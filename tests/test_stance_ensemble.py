@@ -173,3 +173,9 @@ def test_members_must_share_their_labels(ensemble_checkpoint: Path) -> None:
     loaded.sklearn.meta = replace(loaded.sklearn.meta, labels=("none", "attack", "support"))
     with pytest.raises(ValueError, match="labels differ"):
         EnsembleStanceClassifier.join(loaded.transformer, loaded.sklearn, 0.5)
+
+
+def test_a_failed_ensemble_run_leaves_no_member_folders(tiny_encoder: Path, tmp_path: Path) -> None:  # noqa: F811
+    with pytest.raises(ValueError, match="grid"):  # fails after the first members were trained
+        train_ensemble(tiny_encoder, tmp_path / "ensemble", epochs=1, ensemble_weights=(2.0,))
+    assert list(tmp_path.iterdir()) == []

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from argmine.checkpoint import CheckpointMeta, card_scores, read_meta, staged_folder, write_meta
+from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores, read_meta, staged_folder, write_meta
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair
 from argmine.thread import Stance
@@ -179,7 +179,7 @@ class EnsembleStanceClassifier:
 
         folder = Path(folder)
         meta = read_meta(folder, kind=KIND)
-        where = folder / "argmine.json"
+        where = folder / META_FILE
         weight = meta.settings.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise CheckpointError(f"{where}: settings.weight must be a number in [0, 1], got {weight!r}")

@@ -274,8 +274,9 @@ def _train_ensemble(
     4. with ``refit`` both train again on all training threads (the held-out
        ones included); without, the members of step 2 are kept.
 
-    Members are trained in a work folder beside ``output_dir`` and removed
-    once the ensemble is saved. Dev metrics are the pooled model's, with each
+    Members are trained in a work folder beside ``output_dir``, loaded back,
+    and the folder removed (also when training fails); the ensemble then
+    saves them inside its own folder. Dev metrics are the pooled model's, with each
     member's alone under ``member/<name>/...`` and, with ``refit``, the pool
     of step 2's members under ``unrefit/...``.
     """
@@ -306,23 +307,29 @@ def _train_ensemble(
             scores,
         )
 
-    transformer, sklearn, scores = train_members(kept, "holdout")
-    held_inputs = [e.input for e in held]
-    weight, holdout_scores = choose_weight(
-        transformer.predict_proba(held_inputs),
-        sklearn.predict_proba(held_inputs),
-        [e.label or "" for e in held],
-        labels,
-        weights,
-    )
-    log.info("ensemble: weight %.2f on the transformer (held-out macro-F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
-    first_pool: dict[str, Any] = {}
-    if refit:
-        if dev_examples:  # the pool before refitting, for comparison (what refit=false would have shipped)
-            unrefit = EnsembleStanceClassifier.join(transformer, sklearn, weight)
-            predicted = [s.label for s in unrefit.predict([e.input for e in dev_examples])]
-            first_pool = {f"unrefit/{k}": v for k, v in _scalars(dev_metrics(dev_examples, predicted, labels)).items()}
-        transformer, sklearn, scores = train_members(train_examples, "all")
+    def pooled_dev_metrics(ensemble: EnsembleStanceClassifier) -> dict[str, Any]:
+        if not dev_examples:
+            return {}
+        predicted = [s.label for s in ensemble.predict([e.input for e in dev_examples])]
+        return dev_metrics(dev_examples, predicted, labels)
+
+    try:
+        transformer, sklearn, scores = train_members(kept, "holdout")
+        held_inputs = [e.input for e in held]
+        weight, holdout_scores = choose_weight(
+            transformer.predict_proba(held_inputs),
+            sklearn.predict_proba(held_inputs),
+            [e.label or "" for e in held],
+            labels,
+            weights,
+        )
+        log.info("ensemble: weight %.2f on the transformer (held-out F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
+        # The pool before refitting (what refit=false would have shipped), for comparison.
+        unrefit = pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight)) if refit else {}
+        if refit:
+            transformer, sklearn, scores = train_members(train_examples, "all")
+    finally:  # the members live on inside the ensemble's folder; a failed run leaves no half-trained ones
+        shutil.rmtree(work, ignore_errors=True)
     ensemble = EnsembleStanceClassifier.join(
         transformer,
         sklearn,
@@ -335,19 +342,13 @@ def _train_ensemble(
             "refit": refit,
         },
     )
-    metrics: dict[str, Any] = {}
-    if dev_examples:
-        predicted = [s.label for s in ensemble.predict([e.input for e in dev_examples])]
-        metrics = dev_metrics(dev_examples, predicted, labels)
-    metrics |= first_pool
+    metrics = pooled_dev_metrics(ensemble)
+    metrics |= {f"unrefit/{k}": v for k, v in _scalars(unrefit).items()}
     for name, member_scores in scores.items():
         metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
     seconds = time.perf_counter() - began
-    ensemble.meta = replace(
-        ensemble.meta, training={**info, "classifier": "ensemble", "metrics": _scalars(metrics)}
-    )
+    ensemble.meta = replace(ensemble.meta, training={**info, "metrics": _scalars(metrics)})
     ensemble.save_pretrained(output_dir, card=card)
-    shutil.rmtree(work, ignore_errors=True)
     log.info("stance ensemble saved to %s (%.0f s)", output_dir, seconds)
     return {
         **metrics,
