@@ -44,7 +44,7 @@ class InvalidThreadError(ArgmineError, ValueError):
             where = f"{where}: {self.field}" if where else self.field
         return f"{where}: {self.message}" if where else self.message
 
-    def located(self, source: str | Path, line: int | None = None) -> "InvalidThreadError":
+    def located(self, source: str | Path, line: int | None = None) -> InvalidThreadError:
         """The same error, placed in a file (and line)."""
         return InvalidThreadError(self.message, field=self.field, source=source, line=line)
 

@@ -262,7 +262,7 @@ def _read_prompts(path: Path) -> dict[str, str]:
         if len(row) < 2:
             raise CorpusFormatError(f"expected ESSAY;PROMPT, got {';'.join(row)!r}", source=path, line=number)
         name = row[0].strip()
-        prompts[name[:-4] if name.endswith(".txt") else name] = ";".join(row[1:]).strip()
+        prompts[name.removesuffix(".txt")] = ";".join(row[1:]).strip()
     return prompts
 
 
