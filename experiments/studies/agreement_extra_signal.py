@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import random
 import statistics
 import sys
@@ -63,11 +64,12 @@ def read_agreement(name: str, folder: Path, neutral: str | None) -> list[StanceE
             text = raw.decode("utf-8")
         except UnicodeDecodeError:  # the Lei et al. files are Windows-1252 (0x92 for a right quote)
             text = raw.decode("cp1252")
-        rows = csv.DictReader(text.splitlines(keepends=True))
+        rows = csv.DictReader(io.StringIO(text, newline=""))  # quoted fields may hold line breaks
         missing = {parent_col, reply_col, label_col} - set(rows.fieldnames or ())
         if missing:
             sys.exit(f"{path}: no column(s) {sorted(missing)}")
-        for number, row in enumerate(rows, start=2):
+        for row in rows:
+            number = rows.line_num  # the physical line where the row ends
             code = row[label_col].strip()
             if code not in AGREEMENT:
                 sys.exit(f"{path}:{number}: {label_col} {code!r} is not one of {sorted(AGREEMENT)}")
