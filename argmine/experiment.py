@@ -245,12 +245,7 @@ def _train_stance(
 def _ensemble_settings(model: DictConfig) -> dict[str, Any]:
     """``model.ensemble.*`` as train_stance's ``ensemble_*`` arguments (absent keys keep its defaults)."""
     given = model.get("ensemble") or {}
-    names = {
-        "holdout": "ensemble_holdout",
-        "weights": "ensemble_weights",
-        "refit": "ensemble_refit",
-        "combiner": "ensemble_combiner",
-    }
+    names = {"holdout": "ensemble_holdout", "weights": "ensemble_weights", "refit": "ensemble_refit"}
     unknown = sorted(set(given) - set(names))
     if unknown:
         raise ValueError(f"model.ensemble has unknown keys {unknown}; known: {', '.join(names)}")

@@ -12,7 +12,7 @@ import pytest
 from test_stance_models import LABELS, invented_examples, tiny_encoder  # noqa: F401 (a fixture)
 
 from argmine.errors import CheckpointError
-from argmine.stance.ensemble import EnsembleStanceClassifier, Stacker, choose_weight, pool, split_holdout
+from argmine.stance.ensemble import EnsembleStanceClassifier, choose_weight, pool, split_holdout
 from argmine.stance.predict import load_stance_classifier
 from argmine.stance.train import train_stance
 
@@ -43,52 +43,6 @@ def test_choose_weight_follows_the_member_that_is_right() -> None:
     assert weight == 0.25  # every weight ties: the first wins
     with pytest.raises(ValueError, match="grid"):
         choose_weight(right, right, gold, LABELS, [1.5])
-
-
-def test_the_stacker_reads_a_label_from_the_member_that_knows_it() -> None:
-    """The transformer never gives ``attack`` mass (as the LoRA cross-encoder with ``deny``), the baseline
-    does: no single log-linear weight recovers both labels, the stacker does."""
-    rng = np.random.default_rng(0)
-    gold = [LABELS[i % 3] for i in range(300)]  # support, attack, none in turn
-    truth = np.eye(3)[[LABELS.index(g) for g in gold]]
-    noise = rng.uniform(0, 0.3, size=truth.shape)
-    p_t = truth * 0.7 + noise  # right about support and none ...
-    p_t[:, 1] = 0.01  # ... and blind to attack
-    p_s = np.full_like(truth, 1 / 3) + rng.uniform(0, 0.05, size=truth.shape)  # knows nothing ...
-    p_s[:, 1] = np.where(truth[:, 1] == 1, 0.6, 0.2)  # ... but attack
-    p_t, p_s = p_t / p_t.sum(1, keepdims=True), p_s / p_s.sum(1, keepdims=True)
-
-    stacker = Stacker.fit(p_t, p_s, gold, LABELS)
-    assert stacker.coef.shape == (3, 6) and stacker.intercept.shape == (3,)
-    combined = stacker(p_t, p_s)
-    np.testing.assert_allclose(combined.sum(axis=1), 1.0)
-    assert [LABELS[j] for j in combined.argmax(axis=1)] == gold
-    for weight in (0.0, 0.5, 1.0):
-        assert [LABELS[j] for j in pool(p_t, p_s, weight).argmax(axis=1)] != gold
-
-    again = Stacker.from_json(json.loads(json.dumps(stacker.to_json())), 3, "here")
-    np.testing.assert_allclose(again(p_t, p_s), combined)
-    with pytest.raises(ValueError, match=r"lack the label\(s\) \['attack'\]"):
-        no_attack = [i for i, g in enumerate(gold) if g != "attack"]
-        Stacker.fit(p_t[no_attack], p_s[no_attack], [gold[i] for i in no_attack], LABELS)
-    two = Stacker.fit(
-        p_t[:, [0, 2]], p_s[:, [0, 2]], ["support" if g == "support" else "none" for g in gold], ("support", "none")
-    )
-    assert two.coef.shape == (2, 4)  # two labels: scikit-learn's single row made a softmax over both
-
-
-@pytest.mark.parametrize(
-    ("stacker", "message"),
-    [
-        ([1, 2], "an object with coef and intercept"),
-        ({"coef": [[1.0] * 6] * 3, "intercept": [0.0, 0.0]}, r"expected \(3, 6\) and \(3,\)"),
-        ({"coef": [["a"] * 6] * 3, "intercept": [0.0] * 3}, "other than numbers"),
-        ({"coef": [[float("nan")] * 6] * 3, "intercept": [0.0] * 3}, "non-finite"),
-    ],
-)
-def test_bad_stacker_settings_name_the_file(stacker: object, message: str) -> None:
-    with pytest.raises(CheckpointError, match=f"x/argmine.json: settings.stacker .*{message}|{message}"):
-        Stacker.from_json(stacker, 3, "x/argmine.json")
 
 
 def test_split_holdout_keeps_threads_whole_and_is_order_free() -> None:
@@ -140,12 +94,12 @@ def train_ensemble(encoder: Path, out: Path, **kw: object) -> dict:
     return train_stance(train, dev, **settings)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("refit", "combiner"), [(True, "loglinear"), (False, "loglinear"), (False, "stacked")])
+@pytest.mark.parametrize("refit", [True, False])
 def test_ensemble_trains_saves_and_reloads_as_the_pool_of_its_members(
-    tiny_encoder: Path, tmp_path: Path, refit: bool, combiner: str  # noqa: F811
+    tiny_encoder: Path, tmp_path: Path, refit: bool  # noqa: F811
 ) -> None:
     out = tmp_path / "ensemble"
-    metrics = train_ensemble(tiny_encoder, out, ensemble_refit=refit, ensemble_combiner=combiner)
+    metrics = train_ensemble(tiny_encoder, out, ensemble_refit=refit)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ensemble"]  # the members' work folder is gone
     meta = json.loads((out / "argmine.json").read_text())
     assert meta["kind"] == "stance-ensemble" and meta["labels"] == list(LABELS)
@@ -159,14 +113,11 @@ def test_ensemble_trains_saves_and_reloads_as_the_pool_of_its_members(
         assert trained_on == (120 if refit else 120 - metrics["train/holdout_examples"])
     assert 0.0 <= metrics["stance/dev/macro_f1"] <= 1.0
     assert ("unrefit/stance/dev/macro_f1" in metrics) == refit
-    assert ("loglinear/stance/dev/macro_f1" in metrics) == (combiner == "stacked")
-    assert settings["combiner"] == combiner and ("stacker" in settings) == (combiner == "stacked")
 
     loaded = load_stance_classifier(out)
-    assert isinstance(loaded, EnsembleStanceClassifier) and loaded.combiner == combiner
+    assert isinstance(loaded, EnsembleStanceClassifier)
     inputs = [e.input for e in invented_examples(12, seed=3)]
-    members = loaded.transformer.predict_proba(inputs), loaded.sklearn.predict_proba(inputs)
-    expected = loaded.stacker(*members) if loaded.stacker else pool(*members, loaded.weight)
+    expected = pool(loaded.transformer.predict_proba(inputs), loaded.sklearn.predict_proba(inputs), loaded.weight)
     np.testing.assert_allclose(loaded.predict_proba(inputs), expected, rtol=1e-6)
     stances = loaded.predict(inputs)
     assert [s.label for s in stances] == [LABELS[j] for j in expected.argmax(axis=1)]
@@ -211,16 +162,6 @@ def test_bad_ensemble_checkpoints(ensemble_checkpoint: Path, tmp_path: Path) -> 
     with pytest.raises(CheckpointError, match="missing the folder sklearn/"):
         load_stance_classifier(no_sklearn)
 
-    bad_combiner = copy("combiner")
-    _edit(bad_combiner, "argmine.json", lambda d: d["settings"].update(combiner="vote"))
-    with pytest.raises(CheckpointError, match=r"settings\.combiner must be one of loglinear, stacked"):
-        EnsembleStanceClassifier.from_pretrained(bad_combiner)
-
-    no_stacker = copy("stacker")
-    _edit(no_stacker, "argmine.json", lambda d: d["settings"].update(combiner="stacked"))
-    with pytest.raises(CheckpointError, match=r"settings\.stacker must be an object"):
-        EnsembleStanceClassifier.from_pretrained(no_stacker)
-
     other_labels = copy("labels")
     _edit(other_labels, "argmine.json", lambda d: d.update(labels=["attack", "support", "none"]))
     with pytest.raises(CheckpointError, match="differ from those of"):
@@ -232,12 +173,6 @@ def test_members_must_share_their_labels(ensemble_checkpoint: Path) -> None:
     loaded.sklearn.meta = replace(loaded.sklearn.meta, labels=("none", "attack", "support"))
     with pytest.raises(ValueError, match="labels differ"):
         EnsembleStanceClassifier.join(loaded.transformer, loaded.sklearn, 0.5)
-
-
-def test_an_unknown_combiner_is_refused_before_training(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="combiner must be one of loglinear, stacked"):
-        train_ensemble(tmp_path / "no-encoder", tmp_path / "ensemble", ensemble_combiner="vote")
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_ensemble_run_leaves_no_member_folders(tiny_encoder: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -1,16 +1,7 @@
-"""The cross-encoder and the n-gram baseline as one stance classifier: their probabilities combined.
+"""The cross-encoder and the n-gram baseline as one stance classifier: a weighted log-linear pool.
 
     StanceInput ──► transformer ──► p_t ┐
-                └─► sklearn     ──► p_s ┴──► combiner ──► argmax ──► Stance
-
-Two combiners:
-
-- ``loglinear``: p ∝ p_t^w · p_s^(1−w), one weight ``w`` for every label;
-- ``stacked``: a logistic regression over [log p_t, log p_s] (stacked
-  generalisation, Wolpert 1992), one weight per (label, member, label): it can
-  learn that one member's column for a label carries nothing (the LoRA
-  cross-encoder's ``deny``) and read that label from the other member alone,
-  where one shared ``w`` has to trade one label against the others.
+                └─► sklearn     ──► p_s ┴──► p ∝ p_t^w · p_s^(1−w) ──► argmax ──► Stance
 
 Why two: on RumourEval the cross-encoder is the better judge of support, query
 and comment, while the baseline's character n-grams catch the words of a
@@ -18,16 +9,15 @@ denial ("stop spreading lies") that adapters on a frozen encoder barely learn
 (see ``models/rumoureval2019-stance-minilm/README.md``). Pooling the
 log-probabilities lets each model speak where it is confident.
 
-Either combiner is fitted on a held-out part of the *training* threads
+The weight ``w`` is chosen on a held-out part of the *training* threads
 (``split_holdout``), never on dev: the two members are first trained on the
-rest, ``w`` is the grid value with the best held-out macro-F1 (the stacker is
-fitted on the same held-out probabilities), then, with ``refit``, both members
-are trained again on all training threads. Dev stays an honest estimate.
+rest, ``w`` is the grid value with the best held-out macro-F1, then (by
+default) both members are trained again on all training threads and pooled
+with that ``w``. Dev stays an honest estimate.
 
 Checkpoint folder (see ``argmine.checkpoint``):
 
-    argmine.json    kind "stance-ensemble", labels, settings {combiner, weight, stacker coefficients,
-                    holdout scores per weight, ...}
+    argmine.json    kind "stance-ensemble", labels, settings {weight, holdout scores per weight, ...}
     transformer/    a "stance" checkpoint (the cross-encoder)
     sklearn/        a "stance-sklearn" checkpoint (the baseline)
     README.md       model card
@@ -36,8 +26,7 @@ Checkpoint folder (see ``argmine.checkpoint``):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,7 +43,6 @@ if TYPE_CHECKING:
 
 KIND = "stance-ensemble"
 MEMBERS = ("transformer", "sklearn")  # subfolder names; the weight w belongs to the first
-COMBINERS = ("loglinear", "stacked")
 _FLOOR = 1e-12  # probabilities are clipped here before the log: a hard 0 from one member would veto a label
 
 T = TypeVar("T")
@@ -89,21 +77,12 @@ def split_holdout(items: Sequence[T], thread_of: Any, fraction: float, seed: int
 
 def pool(p_transformer: np.ndarray, p_sklearn: np.ndarray, weight: float) -> np.ndarray:
     """Row-normalised ``p_transformer^weight · p_sklearn^(1 − weight)``."""
-    logs = _log_features(p_transformer, p_sklearn)
-    n = p_transformer.shape[1]
-    return _softmax(weight * logs[:, :n] + (1 - weight) * logs[:, n:])
-
-
-def _log_features(p_transformer: np.ndarray, p_sklearn: np.ndarray) -> np.ndarray:
-    """[log p_transformer, log p_sklearn] side by side, clipped at ``_FLOOR``."""
     if p_transformer.shape != p_sklearn.shape:
         raise ValueError(f"member probabilities differ in shape: {p_transformer.shape} vs {p_sklearn.shape}")
-    return np.log(np.clip(np.concatenate([p_transformer, p_sklearn], axis=1), _FLOOR, 1))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+    logits = weight * np.log(np.clip(p_transformer, _FLOOR, 1)) + (1 - weight) * np.log(np.clip(p_sklearn, _FLOOR, 1))
+    logits -= logits.max(axis=1, keepdims=True)
+    pooled = np.exp(logits)
+    return pooled / pooled.sum(axis=1, keepdims=True)
 
 
 def choose_weight(
@@ -126,80 +105,8 @@ def choose_weight(
     return best[1], scores
 
 
-@dataclass(frozen=True)
-class Stacker:
-    """Label probabilities as softmax(coef · [log p_transformer, log p_sklearn] + intercept).
-
-    ``coef`` is labels × (2 · labels): columns the transformer's labels, then
-    the baseline's, each in ``labels`` order.
-    """
-
-    coef: np.ndarray
-    intercept: np.ndarray
-
-    @classmethod
-    def fit(
-        cls,
-        p_transformer: np.ndarray,
-        p_sklearn: np.ndarray,
-        gold: Sequence[str],
-        labels: Sequence[str],
-        *,
-        c: float = 1.0,
-    ) -> Stacker:
-        """A class-balanced logistic regression (as the baseline's answer to imbalance) on held-out probabilities.
-
-        Every label must occur in ``gold``: a label the regression never saw
-        would get no coefficients, and the stacker could never predict it.
-        """
-        from sklearn.linear_model import LogisticRegression
-
-        missing = [label for label in labels if label not in set(gold)]
-        if missing:
-            raise ValueError(
-                f"the held-out examples lack the label(s) {missing}: a stacker cannot learn them "
-                "(hold out more threads, or use the loglinear combiner)"
-            )
-        unknown = sorted(set(gold) - set(labels))
-        if unknown:
-            raise ValueError(f"held-out gold labels {unknown} are not among {list(labels)}")
-        y = np.array([list(labels).index(g) for g in gold])
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-        model.fit(_log_features(p_transformer, p_sklearn), y)
-        coef, intercept = model.coef_, model.intercept_
-        if len(labels) == 2:  # scikit-learn keeps one row for two classes: softmax([0, z]) is its sigmoid(z)
-            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-        return cls(np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64))
-
-    def __call__(self, p_transformer: np.ndarray, p_sklearn: np.ndarray) -> np.ndarray:
-        return _softmax(_log_features(p_transformer, p_sklearn) @ self.coef.T + self.intercept)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"coef": self.coef.tolist(), "intercept": self.intercept.tolist()}
-
-    @classmethod
-    def from_json(cls, data: Any, n_labels: int, where: str) -> Stacker:
-        """Read ``to_json``'s output, checking shapes and finiteness (``CheckpointError`` naming ``where``)."""
-        if not isinstance(data, Mapping) or set(data) != {"coef", "intercept"}:
-            raise CheckpointError(f"{where}: settings.stacker must be an object with coef and intercept")
-        try:
-            coef = np.asarray(data["coef"], dtype=np.float64)
-            intercept = np.asarray(data["intercept"], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise CheckpointError(f"{where}: settings.stacker holds something other than numbers") from None
-        if coef.shape != (n_labels, 2 * n_labels) or intercept.shape != (n_labels,):
-            raise CheckpointError(
-                f"{where}: settings.stacker has coef {coef.shape} and intercept {intercept.shape}, "
-                f"expected ({n_labels}, {2 * n_labels}) and ({n_labels},) for {n_labels} labels"
-            )
-        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-            raise CheckpointError(f"{where}: settings.stacker holds a non-finite number")
-        return cls(coef, intercept)
-
-
 class EnsembleStanceClassifier:
-    """A transformer and a scikit-learn stance classifier, combined by ``stacker`` when given, else pooled
-    log-linearly with weight ``weight`` on the transformer."""
+    """A transformer and a scikit-learn stance classifier pooled with weight ``weight`` on the transformer."""
 
     def __init__(
         self,
@@ -207,7 +114,6 @@ class EnsembleStanceClassifier:
         sklearn: SklearnStanceClassifier,
         weight: float,
         meta: CheckpointMeta,
-        stacker: Stacker | None = None,
     ) -> None:
         if tuple(transformer.labels) != tuple(sklearn.labels):
             raise ValueError(
@@ -215,16 +121,7 @@ class EnsembleStanceClassifier:
             )
         if not 0 <= weight <= 1:
             raise ValueError(f"the pooling weight must lie in [0, 1], got {weight}")
-        if stacker is not None and stacker.coef.shape != (len(transformer.labels), 2 * len(transformer.labels)):
-            raise ValueError(
-                f"the stacker's coefficients {stacker.coef.shape} do not fit {len(transformer.labels)} labels"
-            )
         self.transformer, self.sklearn, self.weight, self.meta = transformer, sklearn, float(weight), meta
-        self.stacker = stacker
-
-    @property
-    def combiner(self) -> str:
-        return "loglinear" if self.stacker is None else "stacked"
 
     @classmethod
     def join(
@@ -233,41 +130,34 @@ class EnsembleStanceClassifier:
         sklearn: SklearnStanceClassifier,
         weight: float,
         *,
-        stacker: Stacker | None = None,
         settings: dict[str, Any] | None = None,
         training: dict[str, Any] | None = None,
     ) -> EnsembleStanceClassifier:
-        """Combine two trained classifiers; ``settings`` adds to the recorded combiner (e.g. held-out scores)."""
-        combined = {"combiner": "loglinear" if stacker is None else "stacked", "weight": float(weight)}
-        if stacker is not None:
-            combined["stacker"] = stacker.to_json()
+        """Pool two trained classifiers; ``settings`` adds to the recorded weight (e.g. the held-out scores)."""
         meta = CheckpointMeta(
             kind=KIND,
             labels=tuple(transformer.labels),
             base_encoder=transformer.meta.base_encoder,
             base_sha256=transformer.meta.base_sha256,
             finetune=transformer.meta.finetune,
-            settings={**combined, "members": list(MEMBERS), **(settings or {})},
+            settings={"weight": float(weight), "members": list(MEMBERS), **(settings or {})},
             training=dict(training or {}),
         )
-        return cls(transformer, sklearn, weight, meta, stacker)
+        return cls(transformer, sklearn, weight, meta)
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self.meta.labels
 
     def predict_proba(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> np.ndarray:
-        """Combined label probabilities, one row per input, columns in ``labels`` order."""
+        """Pooled label probabilities, one row per input, columns in ``labels`` order."""
         if not inputs:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         p_transformer = self.transformer.predict_proba(inputs, batch_size=batch_size)
-        p_sklearn = self.sklearn.predict_proba(inputs)
-        if self.stacker is not None:
-            return self.stacker(p_transformer, p_sklearn)
-        return pool(p_transformer, p_sklearn, self.weight)
+        return pool(p_transformer, self.sklearn.predict_proba(inputs), self.weight)
 
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> list[Stance]:
-        """One ``Stance`` per input, in input order, scored with its combined probability."""
+        """One ``Stance`` per input, in input order, scored with its pooled probability."""
         probabilities = self.predict_proba(inputs, batch_size=batch_size)
         return [Stance(self.labels[j], float(row[j])) for row, j in zip(probabilities, probabilities.argmax(axis=1))]
 
@@ -293,12 +183,6 @@ class EnsembleStanceClassifier:
         weight = meta.settings.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise CheckpointError(f"{where}: settings.weight must be a number in [0, 1], got {weight!r}")
-        combiner = meta.settings.get("combiner", "loglinear")  # folders written before stacking have none
-        if combiner not in COMBINERS:
-            raise CheckpointError(f"{where}: settings.combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")
-        stacker = None
-        if combiner == "stacked":
-            stacker = Stacker.from_json(meta.settings.get("stacker"), len(meta.labels), str(where))
         for sub in MEMBERS:
             if not (folder / sub).is_dir():
                 raise CheckpointError(f"{folder}: incomplete ensemble checkpoint, missing the folder {sub}/")
@@ -309,7 +193,7 @@ class EnsembleStanceClassifier:
                 raise CheckpointError(
                     f"{where}: labels {list(meta.labels)} differ from those of {folder / sub} ({list(member.labels)})"
                 )
-        return cls(transformer, sklearn, float(weight), meta, stacker)
+        return cls(transformer, sklearn, float(weight), meta)
 
     def model_card(self) -> str:
         meta = self.meta
@@ -318,21 +202,13 @@ class EnsembleStanceClassifier:
             "# argmine stance classifier: cross-encoder + n-gram baseline",
             "",
             "The label probabilities of a fine-tuned transformer cross-encoder (`transformer/`) and of a",
-            "TF-IDF + logistic regression baseline (`sklearn/`), combined",
+            "TF-IDF + logistic regression baseline (`sklearn/`) pooled log-linearly:",
+            f"p ∝ p_transformer^{self.weight:g} · p_sklearn^{1 - self.weight:g}.",
+            "The weight was chosen on a held-out part of the training threads, not on dev.",
+            "",
+            f"- labels: {', '.join(meta.labels)}",
+            f"- weight on the transformer: {self.weight:g}",
         ]
-        if self.stacker is None:
-            lines += [
-                f"log-linearly: p ∝ p_transformer^{self.weight:g} · p_sklearn^{1 - self.weight:g}.",
-                "The weight was chosen on a held-out part of the training threads, not on dev.",
-            ]
-        else:
-            lines += [
-                "by a logistic regression over both members' log-probabilities (`settings.stacker` in",
-                "`argmine.json`), fitted on a held-out part of the training threads, not on dev.",
-            ]
-        lines += ["", f"- labels: {', '.join(meta.labels)}", f"- combiner: {self.combiner}"]
-        if self.stacker is None:
-            lines.append(f"- weight on the transformer: {self.weight:g}")
         if settings.get("holdout_fraction") is not None:
             lines.append(
                 f"- held-out fraction of the training threads: {settings['holdout_fraction']} "

@@ -120,7 +120,6 @@ def train_stance(
     ensemble_holdout: float = 0.2,
     ensemble_weights: Sequence[float] = tuple(i / 20 for i in range(21)),
     ensemble_refit: bool = True,
-    ensemble_combiner: str = "loglinear",
     cpu_threads: int | None = None,
     device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
@@ -193,7 +192,6 @@ def train_stance(
             holdout=ensemble_holdout,
             weights=tuple(ensemble_weights),
             refit=ensemble_refit,
-            combiner=ensemble_combiner,
             member_settings=member_settings,
             info=info,
             card=card,
@@ -261,46 +259,33 @@ def _train_ensemble(
     holdout: float,
     weights: tuple[float, ...],
     refit: bool,
-    combiner: str,
     member_settings: dict[str, Any],
     info: dict[str, Any],
     card: str | None,
     began: float,
 ) -> dict[str, Any]:
-    """Train both members, fit their combiner on held-out training threads, save the ensemble.
+    """Train both members, choose their pooling weight on held-out training threads, save the ensemble.
 
     1. the training threads are split (``split_holdout``, by ``seed``) into
        a part to train on and ``holdout`` of them held out;
     2. the transformer and the baseline train on the first part (dev picks
        the transformer's epoch and the baseline's C, as when trained alone);
-    3. the log-linear weight is the one of ``weights`` with the best held-out
-       macro-F1; with ``combiner="stacked"`` a stacker is also fitted on the
-       held-out probabilities, and it combines the members;
+    3. the weight is the one of ``weights`` with the best held-out macro-F1;
     4. with ``refit`` both train again on all training threads (the held-out
        ones included); without, the members of step 2 are kept.
 
     Members are trained in a work folder beside ``output_dir``, loaded back,
     and the folder removed (also when training fails); the ensemble then
-    saves them inside its own folder. Dev metrics are the ensemble's, with each
-    member's alone under ``member/<name>/...``, with ``refit`` the ensemble
-    of step 2's members under ``unrefit/...``, and with the stacker the
-    log-linear pool of the same members under ``loglinear/...`` (side by side).
+    saves them inside its own folder. Dev metrics are the pooled model's, with each
+    member's alone under ``member/<name>/...`` and, with ``refit``, the pool
+    of step 2's members under ``unrefit/...``.
     """
     import shutil
 
     from argmine.stance.baseline import SklearnStanceClassifier
-    from argmine.stance.ensemble import (
-        COMBINERS,
-        MEMBERS,
-        EnsembleStanceClassifier,
-        Stacker,
-        choose_weight,
-        split_holdout,
-    )
+    from argmine.stance.ensemble import MEMBERS, EnsembleStanceClassifier, choose_weight, split_holdout
     from argmine.stance.transformer import TransformerStanceClassifier
 
-    if combiner not in COMBINERS:
-        raise ValueError(f"the ensemble combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("the ensemble trains in one process; run it without torchrun")
     seed = member_settings["seed"]
@@ -331,15 +316,16 @@ def _train_ensemble(
     try:
         transformer, sklearn, scores = train_members(kept, "holdout")
         held_inputs = [e.input for e in held]
-        held_gold = [e.label or "" for e in held]
-        p_held = transformer.predict_proba(held_inputs), sklearn.predict_proba(held_inputs)
-        weight, holdout_scores = choose_weight(*p_held, held_gold, labels, weights)
+        weight, holdout_scores = choose_weight(
+            transformer.predict_proba(held_inputs),
+            sklearn.predict_proba(held_inputs),
+            [e.label or "" for e in held],
+            labels,
+            weights,
+        )
         log.info("ensemble: weight %.2f on the transformer (held-out F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
-        stacker = Stacker.fit(*p_held, held_gold, labels) if combiner == "stacked" else None
-        # The ensemble before refitting (what refit=false would have shipped), for comparison.
-        unrefit = pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight, stacker=stacker))
-        # With the stacker, the log-linear pool of the very same members, side by side.
-        loglinear = pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight)) if stacker else {}
+        # The pool before refitting (what refit=false would have shipped), for comparison.
+        unrefit = pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight)) if refit else {}
         if refit:
             transformer, sklearn, scores = train_members(train_examples, "all")
     finally:  # the members live on inside the ensemble's folder; a failed run leaves no half-trained ones
@@ -348,7 +334,6 @@ def _train_ensemble(
         transformer,
         sklearn,
         weight,
-        stacker=stacker,
         settings={
             "holdout_fraction": holdout,
             "holdout_seed": seed,
@@ -357,9 +342,8 @@ def _train_ensemble(
             "refit": refit,
         },
     )
-    metrics = pooled_dev_metrics(ensemble) if refit else unrefit
-    metrics |= {f"unrefit/{k}": v for k, v in _scalars(unrefit).items()} if refit else {}
-    metrics |= {f"loglinear/{k}": v for k, v in _scalars(loglinear).items()}
+    metrics = pooled_dev_metrics(ensemble)
+    metrics |= {f"unrefit/{k}": v for k, v in _scalars(unrefit).items()}
     for name, member_scores in scores.items():
         metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
     seconds = time.perf_counter() - began
