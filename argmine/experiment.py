@@ -245,7 +245,12 @@ def _train_stance(
 def _ensemble_settings(model: DictConfig) -> dict[str, Any]:
     """``model.ensemble.*`` as train_stance's ``ensemble_*`` arguments (absent keys keep its defaults)."""
     given = model.get("ensemble") or {}
-    names = {"holdout": "ensemble_holdout", "weights": "ensemble_weights", "refit": "ensemble_refit"}
+    names = {
+        "holdout": "ensemble_holdout",
+        "weights": "ensemble_weights",
+        "refit": "ensemble_refit",
+        "sklearn_only": "ensemble_sklearn_only",
+    }
     unknown = sorted(set(given) - set(names))
     if unknown:
         raise ValueError(f"model.ensemble has unknown keys {unknown}; known: {', '.join(names)}")

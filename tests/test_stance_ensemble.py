@@ -31,6 +31,23 @@ def test_pool_ends_are_the_members_and_the_middle_is_the_normalised_geometric_me
         pool(p_t, p_s[:1], 0.5)
 
 
+def test_on_sklearn_only_labels_the_transformer_abstains() -> None:
+    p_t = np.array([[0.7, 0.01, 0.29], [0.5, 0.01, 0.49]])  # never gives attack any mass
+    p_s = np.array([[0.2, 0.5, 0.3], [0.1, 0.6, 0.3]])
+    assert pool(p_t, p_s, 0.5).argmax(axis=1).tolist() == [0, 2]  # vetoed: attack loses everywhere
+    abstained = pool(p_t, p_s, 0.5, sklearn_only=[1])
+    assert abstained.argmax(axis=1).tolist() == [1, 1]
+    np.testing.assert_allclose(abstained.sum(axis=1), 1.0)
+    for row in range(2):  # attack's unnormalised score is p_sklearn's, the others' the geometric mean
+        unnormalised = np.sqrt(p_t[row] * p_s[row])
+        unnormalised[1] = p_s[row, 1]
+        np.testing.assert_allclose(abstained[row], unnormalised / unnormalised.sum())
+    np.testing.assert_allclose(pool(p_t, p_s, 0.0, sklearn_only=[1]), p_s)  # w = 0: the baseline either way
+    gold = ["support", "attack"]
+    weight, scores = choose_weight(p_t, p_s, gold, LABELS, [0.0, 1.0], sklearn_only=[1])
+    assert weight == 1.0 and scores["1"] > scores["0"]  # support from the transformer, attack from sklearn
+
+
 def test_choose_weight_follows_the_member_that_is_right() -> None:
     gold = ["support", "attack", "none", "none"]
     right = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]])
@@ -94,12 +111,15 @@ def train_ensemble(encoder: Path, out: Path, **kw: object) -> dict:
     return train_stance(train, dev, **settings)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("refit", [True, False])
+@pytest.mark.parametrize(("refit", "sklearn_only"), [(True, ()), (False, ()), (False, ("attack",))])
 def test_ensemble_trains_saves_and_reloads_as_the_pool_of_its_members(
-    tiny_encoder: Path, tmp_path: Path, refit: bool  # noqa: F811
+    tiny_encoder: Path,  # noqa: F811
+    tmp_path: Path,
+    refit: bool,
+    sklearn_only: tuple[str, ...],
 ) -> None:
     out = tmp_path / "ensemble"
-    metrics = train_ensemble(tiny_encoder, out, ensemble_refit=refit)
+    metrics = train_ensemble(tiny_encoder, out, ensemble_refit=refit, ensemble_sklearn_only=sklearn_only)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ensemble"]  # the members' work folder is gone
     meta = json.loads((out / "argmine.json").read_text())
     assert meta["kind"] == "stance-ensemble" and meta["labels"] == list(LABELS)
@@ -113,11 +133,13 @@ def test_ensemble_trains_saves_and_reloads_as_the_pool_of_its_members(
         assert trained_on == (120 if refit else 120 - metrics["train/holdout_examples"])
     assert 0.0 <= metrics["stance/dev/macro_f1"] <= 1.0
     assert ("unrefit/stance/dev/macro_f1" in metrics) == refit
+    assert settings["sklearn_only"] == list(sklearn_only)
 
     loaded = load_stance_classifier(out)
-    assert isinstance(loaded, EnsembleStanceClassifier)
+    assert isinstance(loaded, EnsembleStanceClassifier) and loaded.sklearn_only == sklearn_only
     inputs = [e.input for e in invented_examples(12, seed=3)]
-    expected = pool(loaded.transformer.predict_proba(inputs), loaded.sklearn.predict_proba(inputs), loaded.weight)
+    members = loaded.transformer.predict_proba(inputs), loaded.sklearn.predict_proba(inputs)
+    expected = pool(*members, loaded.weight, [LABELS.index(label) for label in sklearn_only])
     np.testing.assert_allclose(loaded.predict_proba(inputs), expected, rtol=1e-6)
     stances = loaded.predict(inputs)
     assert [s.label for s in stances] == [LABELS[j] for j in expected.argmax(axis=1)]
@@ -162,6 +184,11 @@ def test_bad_ensemble_checkpoints(ensemble_checkpoint: Path, tmp_path: Path) -> 
     with pytest.raises(CheckpointError, match="missing the folder sklearn/"):
         load_stance_classifier(no_sklearn)
 
+    bad_abstention = copy("sklearn_only")
+    _edit(bad_abstention, "argmine.json", lambda d: d["settings"].update(sklearn_only=["deny"]))
+    with pytest.raises(CheckpointError, match=r"settings\.sklearn_only must be a list of the labels"):
+        EnsembleStanceClassifier.from_pretrained(bad_abstention)
+
     other_labels = copy("labels")
     _edit(other_labels, "argmine.json", lambda d: d.update(labels=["attack", "support", "none"]))
     with pytest.raises(CheckpointError, match="differ from those of"):
@@ -173,6 +200,12 @@ def test_members_must_share_their_labels(ensemble_checkpoint: Path) -> None:
     loaded.sklearn.meta = replace(loaded.sklearn.meta, labels=("none", "attack", "support"))
     with pytest.raises(ValueError, match="labels differ"):
         EnsembleStanceClassifier.join(loaded.transformer, loaded.sklearn, 0.5)
+
+
+def test_an_unknown_sklearn_only_label_is_refused_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"sklearn_only names \['deny'\], not among the labels"):
+        train_ensemble(tmp_path / "no-encoder", tmp_path / "ensemble", ensemble_sklearn_only=("deny",))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_ensemble_run_leaves_no_member_folders(tiny_encoder: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -9,6 +9,11 @@ denial ("stop spreading lies") that adapters on a frozen encoder barely learn
 (see ``models/rumoureval2019-stance-minilm/README.md``). Pooling the
 log-probabilities lets each model speak where it is confident.
 
+A label the cross-encoder has not learnt (it gives it a small probability
+everywhere) would still be vetoed by it in the pool, the more so the larger
+``w``: labels listed in ``sklearn_only`` take the baseline's log-probability
+alone, and the cross-encoder abstains on them.
+
 The weight ``w`` is chosen on a held-out part of the *training* threads
 (``split_holdout``), never on dev: the two members are first trained on the
 rest, ``w`` is the grid value with the best held-out macro-F1, then (by
@@ -17,7 +22,7 @@ with that ``w``. Dev stays an honest estimate.
 
 Checkpoint folder (see ``argmine.checkpoint``):
 
-    argmine.json    kind "stance-ensemble", labels, settings {weight, holdout scores per weight, ...}
+    argmine.json    kind "stance-ensemble", labels, settings {weight, sklearn_only, holdout scores per weight, ...}
     transformer/    a "stance" checkpoint (the cross-encoder)
     sklearn/        a "stance-sklearn" checkpoint (the baseline)
     README.md       model card
@@ -75,18 +80,28 @@ def split_holdout(items: Sequence[T], thread_of: Any, fraction: float, seed: int
     return kept, held
 
 
-def pool(p_transformer: np.ndarray, p_sklearn: np.ndarray, weight: float) -> np.ndarray:
-    """Row-normalised ``p_transformer^weight · p_sklearn^(1 − weight)``."""
+def pool(
+    p_transformer: np.ndarray, p_sklearn: np.ndarray, weight: float, sklearn_only: Sequence[int] = ()
+) -> np.ndarray:
+    """Row-normalised ``p_transformer^weight · p_sklearn^(1 − weight)``; the columns ``sklearn_only`` take
+    ``p_sklearn`` alone (the transformer abstains on them)."""
     if p_transformer.shape != p_sklearn.shape:
         raise ValueError(f"member probabilities differ in shape: {p_transformer.shape} vs {p_sklearn.shape}")
-    logits = weight * np.log(np.clip(p_transformer, _FLOOR, 1)) + (1 - weight) * np.log(np.clip(p_sklearn, _FLOOR, 1))
+    log_t, log_s = np.log(np.clip(p_transformer, _FLOOR, 1)), np.log(np.clip(p_sklearn, _FLOOR, 1))
+    logits = weight * log_t + (1 - weight) * log_s
+    logits[:, list(sklearn_only)] = log_s[:, list(sklearn_only)]
     logits -= logits.max(axis=1, keepdims=True)
     pooled = np.exp(logits)
     return pooled / pooled.sum(axis=1, keepdims=True)
 
 
 def choose_weight(
-    p_transformer: np.ndarray, p_sklearn: np.ndarray, gold: Sequence[str], labels: Sequence[str], grid: Sequence[float]
+    p_transformer: np.ndarray,
+    p_sklearn: np.ndarray,
+    gold: Sequence[str],
+    labels: Sequence[str],
+    grid: Sequence[float],
+    sklearn_only: Sequence[int] = (),
 ) -> tuple[float, dict[str, float]]:
     """The grid weight whose pool scores the best macro-F1 on ``gold`` (the first wins ties), and every score."""
     from argmine.metrics.stance import label_metrics
@@ -96,7 +111,7 @@ def choose_weight(
     scores: dict[str, float] = {}
     best: tuple[float, float] | None = None
     for weight in grid:
-        predicted = [labels[j] for j in pool(p_transformer, p_sklearn, weight).argmax(axis=1)]
+        predicted = [labels[j] for j in pool(p_transformer, p_sklearn, weight, sklearn_only).argmax(axis=1)]
         score = label_metrics(list(gold), predicted, labels, "holdout")["holdout/macro_f1"]
         scores[f"{float(weight):g}"] = score
         if best is None or score > best[0]:
@@ -106,7 +121,8 @@ def choose_weight(
 
 
 class EnsembleStanceClassifier:
-    """A transformer and a scikit-learn stance classifier pooled with weight ``weight`` on the transformer."""
+    """A transformer and a scikit-learn stance classifier pooled with weight ``weight`` on the transformer,
+    except on the labels ``sklearn_only``, which the baseline alone decides."""
 
     def __init__(
         self,
@@ -114,6 +130,7 @@ class EnsembleStanceClassifier:
         sklearn: SklearnStanceClassifier,
         weight: float,
         meta: CheckpointMeta,
+        sklearn_only: Sequence[str] = (),
     ) -> None:
         if tuple(transformer.labels) != tuple(sklearn.labels):
             raise ValueError(
@@ -121,7 +138,11 @@ class EnsembleStanceClassifier:
             )
         if not 0 <= weight <= 1:
             raise ValueError(f"the pooling weight must lie in [0, 1], got {weight}")
+        unknown = [label for label in sklearn_only if label not in transformer.labels]
+        if unknown:
+            raise ValueError(f"sklearn_only names {unknown}, not among the labels {list(transformer.labels)}")
         self.transformer, self.sklearn, self.weight, self.meta = transformer, sklearn, float(weight), meta
+        self.sklearn_only = tuple(sklearn_only)
 
     @classmethod
     def join(
@@ -130,6 +151,7 @@ class EnsembleStanceClassifier:
         sklearn: SklearnStanceClassifier,
         weight: float,
         *,
+        sklearn_only: Sequence[str] = (),
         settings: dict[str, Any] | None = None,
         training: dict[str, Any] | None = None,
     ) -> EnsembleStanceClassifier:
@@ -140,10 +162,19 @@ class EnsembleStanceClassifier:
             base_encoder=transformer.meta.base_encoder,
             base_sha256=transformer.meta.base_sha256,
             finetune=transformer.meta.finetune,
-            settings={"weight": float(weight), "members": list(MEMBERS), **(settings or {})},
+            settings={
+                "weight": float(weight),
+                "sklearn_only": list(sklearn_only),
+                "members": list(MEMBERS),
+                **(settings or {}),
+            },
             training=dict(training or {}),
         )
-        return cls(transformer, sklearn, weight, meta)
+        return cls(transformer, sklearn, weight, meta, sklearn_only)
+
+    @property
+    def sklearn_only_columns(self) -> list[int]:
+        return [self.labels.index(label) for label in self.sklearn_only]
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -154,7 +185,7 @@ class EnsembleStanceClassifier:
         if not inputs:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         p_transformer = self.transformer.predict_proba(inputs, batch_size=batch_size)
-        return pool(p_transformer, self.sklearn.predict_proba(inputs), self.weight)
+        return pool(p_transformer, self.sklearn.predict_proba(inputs), self.weight, self.sklearn_only_columns)
 
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> list[Stance]:
         """One ``Stance`` per input, in input order, scored with its pooled probability."""
@@ -183,6 +214,11 @@ class EnsembleStanceClassifier:
         weight = meta.settings.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise CheckpointError(f"{where}: settings.weight must be a number in [0, 1], got {weight!r}")
+        sklearn_only = meta.settings.get("sklearn_only", [])  # folders written before it have none
+        if not isinstance(sklearn_only, list) or any(label not in meta.labels for label in sklearn_only):
+            raise CheckpointError(
+                f"{where}: settings.sklearn_only must be a list of the labels {list(meta.labels)}, got {sklearn_only!r}"
+            )
         for sub in MEMBERS:
             if not (folder / sub).is_dir():
                 raise CheckpointError(f"{folder}: incomplete ensemble checkpoint, missing the folder {sub}/")
@@ -193,7 +229,7 @@ class EnsembleStanceClassifier:
                 raise CheckpointError(
                     f"{where}: labels {list(meta.labels)} differ from those of {folder / sub} ({list(member.labels)})"
                 )
-        return cls(transformer, sklearn, float(weight), meta)
+        return cls(transformer, sklearn, float(weight), meta, sklearn_only)
 
     def model_card(self) -> str:
         meta = self.meta
@@ -209,6 +245,10 @@ class EnsembleStanceClassifier:
             f"- labels: {', '.join(meta.labels)}",
             f"- weight on the transformer: {self.weight:g}",
         ]
+        if self.sklearn_only:
+            lines.append(
+                f"- labels the baseline alone decides (the transformer abstains): {', '.join(self.sklearn_only)}"
+            )
         if settings.get("holdout_fraction") is not None:
             lines.append(
                 f"- held-out fraction of the training threads: {settings['holdout_fraction']} "

@@ -120,6 +120,7 @@ def train_stance(
     ensemble_holdout: float = 0.2,
     ensemble_weights: Sequence[float] = tuple(i / 20 for i in range(21)),
     ensemble_refit: bool = True,
+    ensemble_sklearn_only: Sequence[str] = (),
     cpu_threads: int | None = None,
     device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
@@ -192,6 +193,7 @@ def train_stance(
             holdout=ensemble_holdout,
             weights=tuple(ensemble_weights),
             refit=ensemble_refit,
+            sklearn_only=tuple(ensemble_sklearn_only),
             member_settings=member_settings,
             info=info,
             card=card,
@@ -259,6 +261,7 @@ def _train_ensemble(
     holdout: float,
     weights: tuple[float, ...],
     refit: bool,
+    sklearn_only: tuple[str, ...],
     member_settings: dict[str, Any],
     info: dict[str, Any],
     card: str | None,
@@ -270,7 +273,8 @@ def _train_ensemble(
        a part to train on and ``holdout`` of them held out;
     2. the transformer and the baseline train on the first part (dev picks
        the transformer's epoch and the baseline's C, as when trained alone);
-    3. the weight is the one of ``weights`` with the best held-out macro-F1;
+    3. the weight is the one of ``weights`` with the best held-out macro-F1
+       (the labels ``sklearn_only`` taken from the baseline alone);
     4. with ``refit`` both train again on all training threads (the held-out
        ones included); without, the members of step 2 are kept.
 
@@ -288,6 +292,9 @@ def _train_ensemble(
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("the ensemble trains in one process; run it without torchrun")
+    unknown = [label for label in sklearn_only if label not in labels]
+    if unknown:
+        raise ValueError(f"model.ensemble.sklearn_only names {unknown}, not among the labels {list(labels)}")
     seed = member_settings["seed"]
     kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, seed)
     work = output_dir.parent / f".{output_dir.name}.members"
@@ -322,10 +329,15 @@ def _train_ensemble(
             [e.label or "" for e in held],
             labels,
             weights,
+            [labels.index(label) for label in sklearn_only],
         )
         log.info("ensemble: weight %.2f on the transformer (held-out F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
         # The pool before refitting (what refit=false would have shipped), for comparison.
-        unrefit = pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight)) if refit else {}
+        unrefit = (
+            pooled_dev_metrics(EnsembleStanceClassifier.join(transformer, sklearn, weight, sklearn_only=sklearn_only))
+            if refit
+            else {}
+        )
         if refit:
             transformer, sklearn, scores = train_members(train_examples, "all")
     finally:  # the members live on inside the ensemble's folder; a failed run leaves no half-trained ones
@@ -334,6 +346,7 @@ def _train_ensemble(
         transformer,
         sklearn,
         weight,
+        sklearn_only=sklearn_only,
         settings={
             "holdout_fraction": holdout,
             "holdout_seed": seed,
