@@ -52,10 +52,12 @@ def test_every_experiment_composes_with_its_own_data(experiment):
     assert cfg.data.format in ("cmv", "aae", "rumoureval", "jsonl")
 
 
-def _extras_on_own_threads(experiment: str) -> list[str]:
-    """Overrides that point every extra training corpus of ``experiment`` at our own threads (JSONL)."""
-    extras = _compose("train", [f"experiment={experiment}", "data.path=/somewhere"]).data.get("extra_train") or {}
-    out = []
+def _on_own_threads(experiment: str) -> list[str]:
+    """Overrides that point every extra training corpus of ``experiment`` at our own threads (JSONL), and
+    empty the ensemble's ``sklearn_only`` labels (named in the corpus's labels, e.g. RumourEval's deny)."""
+    cfg = _compose("train", [f"experiment={experiment}", "data.path=/somewhere"])
+    extras = cfg.data.get("extra_train") or {}
+    out = ["model.ensemble.sklearn_only=[]"] if (cfg.model.get("ensemble") or {}).get("sklearn_only") else []
     for name in extras:
         where = f"data.extra_train.{name}"
         out += [f"{where}.format=jsonl", f"{where}.path={OWN}", f"{where}.train_split=all", f"{where}.seed=null"]
@@ -79,7 +81,7 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
             "++task.parent_reserve=4",
             "++task.max_length=null",
             "trainer.threads=1",
-            *_extras_on_own_threads(experiment),
+            *_on_own_threads(experiment),
         ],
     )
     metrics = run_train(cfg, tmp_path / "run", command=f"test {experiment}")
@@ -128,7 +130,7 @@ def test_a_finished_run_folder_is_not_silently_reused(tiny_encoder, tmp_path):
 def test_an_extra_corpus_joins_the_training_set_of_its_half_only(experiment, part, tiny_encoder, tmp_path):
     base = ["debug=smoke", "data=own_threads", f"data.path={OWN}", f"model.encoder={tiny_encoder}",
             "model.max_length=64", "model.stride=8", "++task.post_reserve=4", "++task.parent_reserve=4",
-            "++task.max_length=null", "trainer.threads=1", *_extras_on_own_threads(experiment)]
+            "++task.max_length=null", "trainer.threads=1", *_on_own_threads(experiment)]
     cfg = _compose("train", [f"experiment={experiment}", *base])
     name = next(iter(cfg.data.extra_train))
     run_train(cfg, tmp_path / "with", command="test")
@@ -147,7 +149,7 @@ def test_an_extra_corpus_joins_the_training_set_of_its_half_only(experiment, par
 
 def test_an_extra_corpus_must_say_which_half_it_trains(tiny_encoder, tmp_path):
     overrides = ["experiment=cmv_components_aae2", "debug=smoke", "data=own_threads", f"data.path={OWN}",
-                 f"model.encoder={tiny_encoder}", *_extras_on_own_threads("cmv_components_aae2"),
+                 f"model.encoder={tiny_encoder}", *_on_own_threads("cmv_components_aae2"),
                  "data.extra_train.aae2.use=everything"]
     with pytest.raises(ValueError, match=r"data.extra_train.aae2.use must be one of"):
         run_train(_compose("train", overrides), tmp_path, command="test")
