@@ -80,6 +80,14 @@ def split_holdout(items: Sequence[T], thread_of: Any, fraction: float, seed: int
     return kept, held
 
 
+def label_columns(labels: Sequence[str], sklearn_only: Sequence[str]) -> list[int]:
+    """The columns of the ``sklearn_only`` labels in ``labels`` order; a label not among them is a ValueError."""
+    unknown = [label for label in sklearn_only if label not in labels]
+    if unknown:
+        raise ValueError(f"sklearn_only names {unknown}, not among the labels {list(labels)}")
+    return [list(labels).index(label) for label in sklearn_only]
+
+
 def pool(
     p_transformer: np.ndarray, p_sklearn: np.ndarray, weight: float, sklearn_only: Sequence[int] = ()
 ) -> np.ndarray:
@@ -138,9 +146,7 @@ class EnsembleStanceClassifier:
             )
         if not 0 <= weight <= 1:
             raise ValueError(f"the pooling weight must lie in [0, 1], got {weight}")
-        unknown = [label for label in sklearn_only if label not in transformer.labels]
-        if unknown:
-            raise ValueError(f"sklearn_only names {unknown}, not among the labels {list(transformer.labels)}")
+        self.sklearn_only_columns = label_columns(transformer.labels, sklearn_only)
         self.transformer, self.sklearn, self.weight, self.meta = transformer, sklearn, float(weight), meta
         self.sklearn_only = tuple(sklearn_only)
 
@@ -171,10 +177,6 @@ class EnsembleStanceClassifier:
             training=dict(training or {}),
         )
         return cls(transformer, sklearn, weight, meta, sklearn_only)
-
-    @property
-    def sklearn_only_columns(self) -> list[int]:
-        return [self.labels.index(label) for label in self.sklearn_only]
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -287,14 +287,12 @@ def _train_ensemble(
     import shutil
 
     from argmine.stance.baseline import SklearnStanceClassifier
-    from argmine.stance.ensemble import MEMBERS, EnsembleStanceClassifier, choose_weight, split_holdout
+    from argmine.stance.ensemble import MEMBERS, EnsembleStanceClassifier, choose_weight, label_columns, split_holdout
     from argmine.stance.transformer import TransformerStanceClassifier
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("the ensemble trains in one process; run it without torchrun")
-    unknown = [label for label in sklearn_only if label not in labels]
-    if unknown:
-        raise ValueError(f"model.ensemble.sklearn_only names {unknown}, not among the labels {list(labels)}")
+    abstained = label_columns(labels, sklearn_only)  # checked before anything trains
     seed = member_settings["seed"]
     kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, seed)
     work = output_dir.parent / f".{output_dir.name}.members"
@@ -329,7 +327,7 @@ def _train_ensemble(
             [e.label or "" for e in held],
             labels,
             weights,
-            [labels.index(label) for label in sklearn_only],
+            abstained,
         )
         log.info("ensemble: weight %.2f on the transformer (held-out F1 %.4f)", weight, holdout_scores[f"{weight:g}"])
         # The pool before refitting (what refit=false would have shipped), for comparison.
