@@ -24,6 +24,7 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         counts["empty_posts"] += not thread.post.text
         counts["characters"] += sum(len(m.text) for m in thread.messages())
         counts["offsets_repaired"] += int(thread.meta.get("offsets_repaired", 0))
+        counts["truncated_branches"] += int(thread.meta.get("truncated_branches", 0))  # RumourEval's "_" placeholders
         relations.update(r.label for r in thread.relations)
         if thread.post.stance:
             post_stances[thread.post.stance.label] += 1
@@ -43,6 +44,7 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
             "component": dict(sorted(component_stances.items())),
         },
         "offsets_repaired": counts["offsets_repaired"],
+        "truncated_branches": counts["truncated_branches"],
     }
 
 
@@ -66,4 +68,6 @@ def format_stats(stats: dict[str, Any]) -> str:
     block("component stances", stats["stances"]["component"])
     if stats["offsets_repaired"]:
         lines.append(f"offsets repaired   {stats['offsets_repaired']}")
+    if stats["truncated_branches"]:
+        lines.append(f"truncated branches {stats['truncated_branches']}  (placeholders for replies not in the data)")
     return "\n".join(lines)

@@ -106,10 +106,18 @@ def make_training_release(root: Path) -> Path:
     return root
 
 
-TEST_KEY = {"300": "support", "301": "deny", "r3": "support", "e1": "query"}
+TEST_KEY = {"300": "support", "301": "deny", "r3": "support", "e1": "query", "e2": "comment", "e3": "deny"}
 
 
 def make_test_release(root: Path) -> Path:
+    """The official test release as its organisers lay it out (invented texts).
+
+    ``rumoureval-2019-test-data/`` holds ``twitter-en-test-data/<event>/<thread>/`` and
+    ``reddit-test-data/<thread>/`` (each Reddit thread also with the crawl's ``raw.json``, not read);
+    the key ``final-eval-key.json`` lies beside that folder. The Reddit tree marks three branches the
+    crawl cut off with the placeholder ``"_": []``, twice in one object's children's subtrees and once
+    at the top level, as the release does.
+    """
     data = root / "rumoureval-2019-test-data"
     write_thread(
         data / "twitter-en-test-data" / "parkflood" / "300",
@@ -117,12 +125,18 @@ def make_test_release(root: Path) -> Path:
         {"301": tweet("301", "It is dry, I just walked there", parent="300")},
         {"300": {"301": []}},
     )
+    reddit = data / "reddit-test-data" / "r3"
     write_thread(
-        data / "reddit-test-data" / "r3",
+        reddit,
         reddit_source("r3", "New stadium approved", "Vote was 7-2."),
-        {"e1": reddit_reply("e1", "Which vote?", "t3_r3")},
-        {"r3": {"e1": []}},
+        {
+            "e1": reddit_reply("e1", "Which vote?", "t3_r3"),
+            "e2": reddit_reply("e2", "The council one", "t1_e1"),
+            "e3": reddit_reply("e3", "There was no vote", "t3_r3"),
+        },
+        {"r3": {"e1": {"e2": {"_": []}, "_": []}, "e3": []}, "_": []},
     )
+    write_json(reddit / "raw.json", [{"kind": "Listing", "data": {"children": []}}])
     write_json(root / "final-eval-key.json", {"subtaskaenglish": TEST_KEY, "subtaskbenglish": {"300": "false"}})
     return root
 
@@ -168,6 +182,7 @@ def test_source_post_carries_its_label_and_thread_meta(training: Path) -> None:
         "event": "townfire",
         "split": "train",
         "veracity": "false",
+        "truncated_branches": 0,
     }
     assert threads["r2"].meta["platform"] == "reddit" and threads["r2"].meta["event"] is None
     assert threads["r2"].meta["split"] == "dev"
@@ -243,11 +258,42 @@ def test_official_test_layout(tmp_path: Path) -> None:
     assert labelled(list(threads.values())) == TEST_KEY
     assert threads["300"].meta["event"] == "parkflood" and threads["300"].meta["split"] == "test"
     assert threads["r3"].post.text == "New stadium approved\n\nVote was 7-2."
+    assert threads["r3"].meta["split"] == "test" and threads["r3"].meta["event"] is None
     assert sorted(t.id for t in read_rumoureval(root)) == ["300", "r3"]
     assert key_labels(root, "test") == TEST_KEY
     assert list(read_rumoureval(root, split="train")) == []
     with pytest.raises(CorpusFormatError, match="no key file for split 'train'"):
         key_labels(root, "train")
+
+
+def test_truncated_branch_placeholders_are_no_replies_and_are_counted(tmp_path: Path, capsys) -> None:
+    """Several ``"_": []`` in one tree (the test release) read as cut-off branches, not as a post ``_``."""
+    root = make_test_release(tmp_path / "re")
+    r3 = by_id(list(read_rumoureval(root, split="test")))["r3"]
+    assert [(c.id, c.reply_to) for c in r3.comments] == [("e1", "r3"), ("e2", "e1"), ("e3", "r3")]
+    assert r3.meta["truncated_branches"] == 3
+    flags = ("text_missing", "parent_unknown", "not_in_structure")
+    assert not [c.id for c in r3.comments if any(flag in c.meta for flag in flags)]  # nothing missing or misplaced
+    assert by_id(list(read_rumoureval(root)))["300"].meta["truncated_branches"] == 0
+
+    from argmine.cli import main
+
+    assert main(["stats", "--format", "rumoureval", str(root), "--split", "test", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert (stats["comments"], stats["truncated_branches"]) == (4, 3)
+    assert main(["stats", "--format", "rumoureval", str(root)]) == 0
+    assert "truncated branches 3" in capsys.readouterr().out
+    assert main(["convert", "--format", "rumoureval", str(root), str(tmp_path / "test.jsonl")]) == 0
+    assert [t.meta["truncated_branches"] for t in read_jsonl(tmp_path / "test.jsonl")] == [0, 3]
+
+
+def test_a_placeholder_with_replies_is_an_error(tmp_path: Path) -> None:
+    root = make_test_release(tmp_path / "re")
+    path = root / "rumoureval-2019-test-data" / "reddit-test-data" / "r3" / "structure.json"
+    write_json(path, {"r3": {"e1": {"_": {"e2": []}}}})
+    with pytest.raises(CorpusFormatError, match=r"\$\.r3\.e1\._: the placeholder '_' .* must map to \[\]") as error:
+        list(read_rumoureval(root))
+    assert error.value.source == str(path)
 
 
 def test_both_releases_side_by_side(tmp_path: Path) -> None:

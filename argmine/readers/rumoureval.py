@@ -18,6 +18,12 @@ Reddit replies ``data.body`` / ``data.author``, and the source
 ``data.children[0].data``: its text is the title, then a blank line and the
 self-text when there is one (the title alone is kept in ``post.meta["title"]``).
 
+Reddit trees mark a branch cut off by the crawl ("continue this thread": a
+``more`` object with id ``_`` and no children in ``raw.json``) as the key ``_``
+mapped to ``[]``, several times in one tree in the test release. Such a
+placeholder is no post: it is left out of the thread and counted in
+``Thread.meta["truncated_branches"]`` (and by ``argmine stats``).
+
 One thread per conversation: the source is the ``post``; every other id of
 ``structure.json`` is a ``Comment`` whose ``reply_to`` is its parent there, in
 the tree's depth-first order. Each post and comment gets its key label
@@ -44,8 +50,9 @@ a warning at the end; ``key_labels`` gives the key itself for evaluation.
 
 ``Thread.id`` and ``post.id`` are the source id; comment ids are the post ids
 of the key. ``Thread.meta``: ``corpus``, ``platform`` (twitter/reddit),
-``event`` (Twitter's event folder, None on Reddit), ``split`` and
-``veracity`` (the subtask B label of the source, when keyed). Post and comment
+``event`` (Twitter's event folder, None on Reddit), ``split``, ``veracity``
+(the subtask B label of the source, when keyed) and ``truncated_branches``
+(the placeholders above, 0 for most threads). Post and comment
 meta: ``created`` (as the platform wrote it) and the flags above.
 """
 
@@ -74,6 +81,7 @@ _FOLDERS = (TRAINING_FOLDER, TEST_FOLDER)
 CORPUS = "rumoureval2019"
 _DELETED = ("[deleted]", "[removed]")
 _FLAGS = ("text_missing", "deleted", "parent_unknown", "not_in_structure")  # meta keys counted in the log
+PLACEHOLDER = "_"  # structure.json's key for a truncated Reddit branch ("continue this thread"), always -> []
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,7 @@ def _merge(into: dict[str, str], labels: Mapping[str, str], source: Path) -> Non
 def _read(releases: list[_Release], split: str) -> Iterator[Thread]:
     seen: dict[str, Path] = {}
     counts: Counter[str] = Counter()
+    truncated = 0
     expected: dict[str, str] = {}
     for release in releases:
         stances: dict[str, str] = {}
@@ -236,6 +245,7 @@ def _read(releases: list[_Release], split: str) -> Iterator[Thread]:
                         )
                     seen[message.id] = folder
                     counts.update(f"{flag}={message.meta[flag]}" for flag in _FLAGS if flag in message.meta)
+                truncated += thread.meta["truncated_branches"]
                 yield thread
     missing = sorted(set(expected) - set(seen))
     if missing:
@@ -249,6 +259,8 @@ def _read(releases: list[_Release], split: str) -> Iterator[Thread]:
         log.info(
             "RumourEval, posts kept with a flag: %s", ", ".join(f"{what} {n}" for what, n in sorted(counts.items()))
         )
+    if truncated:
+        log.info("RumourEval: %d truncated reply branches (placeholder %r) left out", truncated, PLACEHOLDER)
 
 
 def _read_thread(
@@ -262,7 +274,7 @@ def _read_thread(
 ) -> Thread:
     source_id = folder.name
     structure_path = folder / "structure.json"
-    parents = _parse_structure(_load_json(structure_path), source_id, structure_path)
+    parents, truncated = _parse_structure(_load_json(structure_path), source_id, structure_path)
 
     def stance(post_id: str) -> Stance | None:
         return Stance(stances[post_id]) if post_id in stances else None
@@ -276,7 +288,8 @@ def _read_thread(
     post = Post(id=source_id, stance=stance(source_id), **fields)
 
     reply_dir = folder / "replies"
-    files = {p.stem: p for p in reply_dir.glob("*.json")} if reply_dir.is_dir() else {}
+    # A placeholder is never a post, even if a crawl saved a file for it.
+    files = {p.stem: p for p in reply_dir.glob("*.json") if p.stem != PLACEHOLDER} if reply_dir.is_dir() else {}
     comments: list[Comment] = []
     for reply_id, parent in parents.items():
         if reply_id in files:
@@ -309,20 +322,28 @@ def _read_thread(
     side = sides.pop() if sides else ("test" if release.name == TEST_FOLDER else None)
     if side is None:
         log.warning("%s: no post of this thread is in a key, so it belongs to no split (read only with 'all')", folder)
-    meta = {"corpus": CORPUS, "platform": platform, "event": event, "split": side, "veracity": veracity.get(source_id)}
+    meta = {
+        "corpus": CORPUS,
+        "platform": platform,
+        "event": event,
+        "split": side,
+        "veracity": veracity.get(source_id),
+        "truncated_branches": truncated,
+    }
     try:
         return Thread(id=source_id, post=post, comments=comments, meta=meta)
     except InvalidThreadError as error:
         raise error.located(structure_path) from None
 
 
-def _parse_structure(data: Any, source_id: str, path: Path) -> dict[str, str | None]:
-    """``{reply id: parent id}`` in depth-first order; ``None`` for extra top-level ids."""
+def _parse_structure(data: Any, source_id: str, path: Path) -> tuple[dict[str, str | None], int]:
+    """``{reply id: parent id}`` in depth-first order (``None`` for extra top-level ids), and the placeholders."""
     if not isinstance(data, Mapping) or source_id not in data:
         raise CorpusFormatError(
             f"expected an object whose top-level keys include the source id {source_id}", source=path
         )
     parents: dict[str, str | None] = {}
+    truncated = 0
 
     def walk(children: Any, parent: str, where: str) -> None:
         if isinstance(children, list):
@@ -334,8 +355,21 @@ def _parse_structure(data: Any, source_id: str, path: Path) -> dict[str, str | N
         if not isinstance(children, Mapping):
             raise CorpusFormatError(f"{where}: expected an object or [], got {type(children).__name__}", source=path)
         for child, grandchildren in children.items():
+            if child == PLACEHOLDER:
+                placeholder(grandchildren, f"{where}.{child}")
+                continue
             add(child, parent, where)
             walk(grandchildren, child, f"{where}.{child}")
+
+    def placeholder(children: Any, where: str) -> None:
+        nonlocal truncated
+        if children != []:
+            raise CorpusFormatError(
+                f"{where}: the placeholder {PLACEHOLDER!r} of a truncated branch must map to [], "
+                f"got {json.dumps(children)[:40]}",
+                source=path,
+            )
+        truncated += 1
 
     def add(child: str, parent: str | None, where: str) -> None:
         if child == source_id or child in parents:
@@ -344,10 +378,12 @@ def _parse_structure(data: Any, source_id: str, path: Path) -> dict[str, str | N
 
     walk(data[source_id], source_id, f"$.{source_id}")
     for top, children in data.items():
-        if top != source_id:
+        if top == PLACEHOLDER:
+            placeholder(children, f"$.{top}")
+        elif top != source_id:
             add(top, None, "$")
             walk(children, top, f"$.{top}")
-    return parents
+    return parents, truncated
 
 
 def _read_message(path: Path, platform: str, *, source: bool) -> tuple[dict[str, Any], str | None]:

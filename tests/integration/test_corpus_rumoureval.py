@@ -60,11 +60,20 @@ def test_quirks_are_kept_not_dropped(rumoureval: Path) -> None:
                 if flag in message.meta:
                     flags[f"{flag}={message.meta[flag]}"] += 1
     assert flags == {
-        "text_missing=no reply file": 348,
+        # One more id without a file was the placeholder "_" of a truncated branch (8yktu5): no post.
+        "text_missing=no reply file": 347,
         "text_missing=reddit 'more' stub": 19,
         "deleted=True": 47,
         "parent_unknown=True": 27,
     }
+
+
+def test_truncated_branch_placeholder_is_counted_not_read(rumoureval: Path) -> None:
+    threads = {t.id: t for t in read_rumoureval(rumoureval)}
+    assert {i: t.meta["truncated_branches"] for i, t in threads.items() if t.meta["truncated_branches"]} == {
+        "8yktu5": 1
+    }
+    assert all(c.id != "_" for t in threads.values() for c in t.comments)
 
 
 def test_jsonl_round_trip(rumoureval: Path, tmp_path: Path) -> None:
