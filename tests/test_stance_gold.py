@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from argmine.stance.gold import derive_cmv_stances, map_stances, polarity_conflicts
@@ -142,6 +144,17 @@ def test_default_label_and_input_left_unchanged() -> None:
     assert got["c1"] == "neutral" and got["T3"] == "neutral" and got["c2"] == "support"
     assert all(c.stance is None for c in thread.comments)  # the input thread is not changed
     assert derived.post == thread.post  # the post's own components keep no stance
+
+
+def test_cmv_data_config_lists_every_relation_label_of_the_release() -> None:
+    """conf/data/cmv.yaml maps each label of CMV modes v2.0 (CMV_POLARITY, ``understand`` included), no more."""
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.load(Path(__file__).resolve().parent.parent / "conf" / "data" / "cmv.yaml")
+    polarity = OmegaConf.to_container(config.relation_polarity)
+    assert polarity == CMV_POLARITY
+    # The release's one `understand` relation (to the title here) no longer stops the derivation.
+    assert stances(derive_cmv_stances(cmv_thread([("T5", "T1", "understand")]), polarity))["c2"] == "none"
 
 
 def test_unmapped_relation_label_is_an_error() -> None:
