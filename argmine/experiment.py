@@ -33,12 +33,13 @@ from omegaconf import DictConfig, OmegaConf
 from argmine.data import load_gold, model_labels
 from argmine.errors import ArgmineError
 from argmine.io_utils import write_json
+from argmine.resources import conf_dir
 from argmine.stance.predict import STANCE_KINDS
 
 log = logging.getLogger(__name__)
 
-# conf/ beside the package (the editable install of the README); ARGMINE_CONF points elsewhere.
-CONF_DIR = Path(os.environ.get("ARGMINE_CONF", Path(__file__).resolve().parent.parent / "conf"))
+# $ARGMINE_CONF, else conf/ inside the installed wheel or beside the package in a checkout.
+CONF_DIR = conf_dir()
 
 
 def _plain(node: Any) -> Any:

@@ -7,8 +7,9 @@ What it does with what it is given:
 
 * ``--format`` defaults to ``text`` for a ``.txt`` file (a copied comment
   page) and ``jsonl`` for a ``.jsonl`` file; anything else needs ``--format``.
-* ``--checkpoint`` defaults to ``models/argmine-threads-minilm`` in the
-  repository; a missing or broken checkpoint is a one-line error.
+* ``--checkpoint`` defaults to the shipped ``argmine-threads-minilm`` (in the
+  installed wheel, or ``models/`` of a checkout: ``argmine.resources``); a
+  missing or broken checkpoint is a one-line error.
 * ``--to`` defaults to what the ``--output`` suffix says (.json, .jsonl,
   .html, .md, .txt). Without ``--output`` the result goes to stdout: a
   readable summary on a terminal (``text``), JSONL when piped.
@@ -45,7 +46,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
-import argmine
+import argmine.resources
 from argmine.errors import ArgmineError
 from argmine.precision import DEFAULT_PRECISION, PRECISIONS
 from argmine.thread import Thread
@@ -64,7 +65,7 @@ OUTPUT_SUFFIXES = {
     ".markdown": "md",
     ".txt": "text",
 }
-DEFAULT_CHECKPOINT = Path(argmine.__file__).resolve().parent.parent / "models" / "argmine-threads-minilm"
+DEFAULT_CHECKPOINT = argmine.resources.default_model()  # in the installed wheel, or models/ of a checkout
 
 
 def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
