@@ -17,6 +17,9 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
     post_stances: Counter[str] = Counter()
     comment_stances: Counter[str] = Counter()
     component_stances: Counter[str] = Counter()
+    # Corpora that split themselves (meta["split"]) and CSV corpora that say how each file was decoded.
+    splits: dict[str, dict[str, Counter[str]]] = {}
+    encodings: dict[str, str] = {}
     for thread in threads:
         counts["threads"] += 1
         counts["posts"] += 1
@@ -25,6 +28,12 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         counts["characters"] += sum(len(m.text) for m in thread.messages())
         counts["offsets_repaired"] += int(thread.meta.get("offsets_repaired", 0))
         counts["truncated_branches"] += int(thread.meta.get("truncated_branches", 0))  # RumourEval's "_" placeholders
+        counts["deleted_texts"] += sum(bool(m.meta.get("deleted")) for m in thread.messages())
+        encodings.update(thread.meta.get("encodings") or {})
+        if thread.meta.get("split") is not None:
+            side = splits.setdefault(str(thread.meta["split"]), {"counts": Counter(), "comment_stances": Counter()})
+            side["counts"].update(threads=1, comments=len(thread.comments))
+            side["comment_stances"].update(c.stance.label for c in thread.comments if c.stance)
         relations.update(r.label for r in thread.relations)
         if thread.post.stance:
             post_stances[thread.post.stance.label] += 1
@@ -45,7 +54,16 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         },
         "offsets_repaired": counts["offsets_repaired"],
         "truncated_branches": counts["truncated_branches"],
+        "deleted_texts": counts["deleted_texts"],
+        "splits": {
+            name: {**dict(side["counts"]), "comment_stances": dict(sorted(side["comment_stances"].items()))}
+            for name, side in sorted(splits.items(), key=lambda item: _SPLIT_ORDER.get(item[0], 9))
+        },
+        "encodings": dict(sorted(encodings.items())),
     }
+
+
+_SPLIT_ORDER = {"train": 0, "dev": 1, "test": 2}
 
 
 def format_stats(stats: dict[str, Any]) -> str:
@@ -70,4 +88,11 @@ def format_stats(stats: dict[str, Any]) -> str:
         lines.append(f"offsets repaired   {stats['offsets_repaired']}")
     if stats["truncated_branches"]:
         lines.append(f"truncated branches {stats['truncated_branches']}  (placeholders for replies not in the data)")
+    if stats.get("deleted_texts"):
+        lines.append(f"deleted texts      {stats['deleted_texts']}  ([deleted]/[removed], kept with meta.deleted)")
+    for name, side in (stats.get("splits") or {}).items():
+        detail = ", ".join(f"{label} {n}" for label, n in side["comment_stances"].items()) or "-"
+        lines.append(f"{'split ' + name:<19}threads {side['threads']}, comments {side['comments']}  ({detail})")
+    for file, encoding in (stats.get("encodings") or {}).items():
+        lines.append(f"encoding           {file}: {encoding}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from typing import Any
 
 from argmine.thread import Thread
 
-FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat")
+FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement")
 
 
 def read_threads(
@@ -62,6 +62,11 @@ def read_threads(
         from argmine.readers.brat import read_brat
 
         return read_brat(path, split=split, **seeded)
+    if format == "debagreement":
+        _reject(format, post=post is not None)
+        from argmine.readers.debagreement import read_debagreement
+
+        return read_debagreement(path, split=split, **seeded)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
