@@ -14,6 +14,9 @@ from argmine.thread import Thread
 
 FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement")
 
+# Argument-structure corpora: microtexts (and its stance view), web discourse, AbstRCT.
+FORMATS += ("microtexts", "microtexts_stance")
+
 
 def read_threads(
     format: str,
@@ -67,6 +70,13 @@ def read_threads(
         from argmine.readers.debagreement import read_debagreement
 
         return read_debagreement(path, split=split, **seeded)
+    if format in ("microtexts", "microtexts_stance"):
+        # German: point path at corpus/de (read_microtexts takes language= too).
+        _reject(format, post=post is not None)
+        from argmine.readers.microtexts import read_microtexts
+
+        view = "text" if format == "microtexts" else "adu_stance"
+        return read_microtexts(path, view=view, split=split, **seeded)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
