@@ -279,7 +279,7 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if meta.kind == "pipeline":
             from argmine.pipeline import ArgumentMiner
 
-            miner = ArgumentMiner.from_pretrained(checkpoint)
+            miner = ArgumentMiner.from_pretrained(checkpoint, precision="float32")  # the dev metrics are float32
             segmenter, classifier = miner.segmenter, miner.stance
         else:
             from argmine.segmenter.model import Segmenter

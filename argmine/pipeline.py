@@ -59,12 +59,12 @@ from tqdm.auto import tqdm
 from argmine import __version__
 from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
 from argmine.errors import CheckpointError
-from argmine.precision import resolve_precision
+from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
 from argmine.segmenter.model import Segmenter
 from argmine.stance.inputs import StanceInput, comment_input, component_input
 from argmine.stance.predict import StanceClassifier, load_stance_classifier
-from argmine.thread import Component, Post, Stance, Thread
+from argmine.thread import Comment, Component, Post, Stance, Thread
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ KIND = "pipeline"
 COMPONENTS_DIR = "components"
 STANCE_DIR = "stance"
 DEFAULT_CLAIM_LABELS = ("Claim",)
+TEXT_POST_ID = "post"  # mine_texts: the post id of a copied page (argmine.readers.text)
 
 
 class ArgumentMiner:
@@ -110,6 +111,15 @@ class ArgumentMiner:
     def stance_labels(self) -> tuple[str, ...]:
         return tuple(self.stance.labels)
 
+    def __repr__(self) -> str:
+        meta = self.meta
+        encoder = f", encoder={meta.base_encoder!r}" if meta.base_encoder else ""
+        return (
+            f"ArgumentMiner(components={list(self.component_labels)}, stance={list(self.stance_labels)} "
+            f"({meta.settings['stance_kind']}), claim_labels={list(self.claim_labels)}{encoder}, "
+            f"precision={self.precision!r})"
+        )
+
     # -- building -------------------------------------------------------------
 
     @classmethod
@@ -143,11 +153,13 @@ class ArgumentMiner:
 
     @classmethod
     def from_pretrained(
-        cls, folder: str | Path, *, merge_lora: bool = True, precision: str = "float32"
+        cls, folder: str | Path, *, merge_lora: bool = True, precision: str = DEFAULT_PRECISION
     ) -> ArgumentMiner:
         """Load a pipeline folder written by ``save_pretrained``; a bad folder raises ``CheckpointError``.
 
-        ``merge_lora`` and ``precision``: as in ``from_parts``.
+        ``merge_lora``: as in ``from_parts``. ``precision`` defaults to ``auto``, as ``argmine mine`` does
+        (bfloat16 where the CPU has it natively, else float32); pass ``"float32"`` to reproduce the dev
+        metrics exactly (what ``argmine evaluate`` does).
         """
         folder = Path(folder)
         meta = read_meta(folder, kind=KIND)
@@ -303,9 +315,45 @@ class ArgumentMiner:
     def mine(self, thread: Thread, *, batch_size: int = 16) -> Thread:
         """A new thread holding the predicted components and stances of ``thread`` (see the module docstring)."""
         if not isinstance(thread, Thread):
-            raise TypeError(f"mine takes a Thread, got {type(thread).__name__}")
+            got = type(thread).__name__
+            raise TypeError(f"mine takes a Thread, got {got}; for plain texts use mine_texts(post, comments)")
         (mined,) = self.mine_many([thread], batch_size=batch_size, progress=False)
         return mined
+
+    def mine_texts(
+        self, post: str, comments: Sequence[str] = (), *, thread_id: str = "thread", batch_size: int = 16
+    ) -> Thread:
+        """Mine a thread given as plain texts: the original post, then comments that each reply to it.
+
+        Ids are those of a copied page (``post``, ``c1``, ``c2``, ...), so the mined components are
+        ``post.c1``, ``c1.c1``, ... For reply chains (a comment answering a comment) build a ``Thread``
+        and call ``mine``. An empty post gives no stance (stance is toward the post).
+        """
+        if not isinstance(post, str):
+            raise TypeError(f"post must be the post's text (a str), got {type(post).__name__}")
+        if isinstance(comments, str):  # a str is iterable: it would become one comment per character
+            raise TypeError("comments must be a list of comment texts (str), got a str")
+        comments = list(comments)
+        if not all(isinstance(c, str) for c in comments):
+            got = ", ".join(sorted({type(c).__name__ for c in comments if not isinstance(c, str)}))
+            raise TypeError(f"comments must be a list of comment texts (str), got {got}")
+        thread = Thread(
+            id=thread_id,
+            post=Post(id=TEXT_POST_ID, author=None, text=post),
+            comments=[
+                Comment(id=f"c{i}", author=None, text=text, reply_to=TEXT_POST_ID)
+                for i, text in enumerate(comments, start=1)
+            ],
+        )
+        return self.mine(thread, batch_size=batch_size)
+
+    def __call__(self, post: str | Thread, comments: Sequence[str] | None = None, *, batch_size: int = 16) -> Thread:
+        """``miner(thread)`` is ``mine(thread)``; ``miner("post", ["comment", ...])`` is ``mine_texts``."""
+        if isinstance(post, Thread):
+            if comments is not None:
+                raise TypeError("a Thread already holds its comments: call miner(thread) without comments")
+            return self.mine(post, batch_size=batch_size)
+        return self.mine_texts(post, () if comments is None else comments, batch_size=batch_size)
 
     def mine_many(
         self,

@@ -13,8 +13,8 @@ No torch import at module level: the CLI reads ``PRECISIONS`` before loading any
 from __future__ import annotations
 
 PRECISIONS = ("float32", "bfloat16", "int8")
-# `argmine mine` runs in "auto": bf16 where native kept 99% of spans and every comment stance of the
-# float32 run (experiments/benchmarks/README.md). from_pretrained stays float32, what evaluate measures.
+# `argmine mine` and ArgumentMiner.from_pretrained run in "auto": bf16 where native kept 99% of spans and every
+# comment stance of the float32 run (experiments/benchmarks/README.md). evaluate asks for float32, what it measures.
 DEFAULT_PRECISION = "auto"
 
 

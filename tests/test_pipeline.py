@@ -270,7 +270,7 @@ def test_pipeline_folder_round_trip(miner, pipeline_dir, parts):
 
     threads = make_threads(6)
     before = list(miner.mine_many(threads, progress=False))
-    loaded = ArgumentMiner.from_pretrained(pipeline_dir)
+    loaded = ArgumentMiner.from_pretrained(pipeline_dir, precision="float32")  # as saved, on any CPU
     after = list(loaded.mine_many(threads, progress=False))
     assert [spans(t) for t in after] == [spans(t) for t in before]
     assert [stances(t) for t in after] == [stances(t) for t in before]
@@ -286,7 +286,7 @@ def test_pipeline_folder_round_trip(miner, pipeline_dir, parts):
     resaved = loaded.save_pretrained(pipeline_dir.parent / "resaved", card="# my card\n")
     assert (resaved / "README.md").read_text() == "# my card\n"
     assert {p.name for p in (resaved / "components").iterdir()} == {p.name for p in segmenter_dir.iterdir()}
-    again = list(ArgumentMiner.from_pretrained(resaved).mine_many(threads, progress=False))
+    again = list(ArgumentMiner.from_pretrained(resaved, precision="float32").mine_many(threads, progress=False))
     assert [spans(t) for t in again] == [spans(t) for t in before]
 
 
