@@ -14,6 +14,7 @@ from argmine.errors import CorpusFormatError
 from argmine.readers import read_threads
 from argmine.readers.csvpairs import decode_csv
 from argmine.readers.debagreement import read_debagreement
+from argmine.readers.lei2022 import read_lei2022
 from argmine.thread import Thread
 
 DEBAGREEMENT_HEADER = [
@@ -303,3 +304,161 @@ def test_decode_failures_name_line_and_field(tmp_path: Path, content: bytes, mes
     with pytest.raises(CorpusFormatError) as error:
         decode_csv(path)
     assert f"{path}{message}" in str(error.value)
+
+
+# -- Lei et al. 2022 ---------------------------------------------------------------------------------------
+
+LEI_HEADER = ["quote_text", "response_text", "relation"]
+
+
+def lei_release(folder: Path) -> Path:
+    """Windows-1252 files as released (0x92 for ’, a lone \\r inside a quoted field); one quote answered twice."""
+    write_csv(
+        folder / "SubReddit-CovidVaccine.csv",
+        LEI_HEADER,
+        [
+            {"quote_text": "Vaccines don’t work.", "response_text": "They do; the trials show it.", "relation": "0"},
+            {"quote_text": "I felt fine after\rmy second dose.", "response_text": "Same here!", "relation": "2"},
+            {"quote_text": "Vaccines don’t work.", "response_text": "Where did you read that?", "relation": "1"},
+        ],
+        encoding="cp1252",
+    )
+    write_csv(
+        folder / "SubReddit-MaskMandate.csv",
+        LEI_HEADER,
+        [{"quote_text": "Masks cost £2 – cheap.", "response_text": "Agreed, café owners too.", "relation": "2"}],
+        encoding="cp1252",
+    )
+    (folder / "README.md").write_text("not read\n")
+    return folder
+
+
+def test_lei_one_thread_per_quote_and_the_encoding_reported(tmp_path: Path) -> None:
+    threads = list(read_threads("lei2022", lei_release(tmp_path / "lei")))
+    quotes = [t.post.text for t in threads]
+    assert quotes == ["Vaccines don’t work.", "I felt fine after\rmy second dose.", "Masks cost £2 – cheap."]
+    first = threads[0]
+    assert [(c.text, c.stance.label, c.reply_to) for c in first.comments] == [
+        ("They do; the trials show it.", "disagree", first.post.id),
+        ("Where did you read that?", "neutral", first.post.id),
+    ]
+    assert [c.meta["line"] for c in first.comments] == [2, 5]  # the lone \r of row 2 ends line 3
+    assert threads[1].comments[0].stance.label == "agree" and threads[1].post.meta["line"] == 3
+    assert first.id.startswith("CovidVaccine-") and first.meta["topic"] == "CovidVaccine"
+    assert threads[2].meta["topic"] == "MaskMandate"
+    report = "cp1252 (not UTF-8 (byte 0x92, line 2); valid Windows-1252)"
+    assert first.meta["encodings"] == {"SubReddit-CovidVaccine.csv": report}
+    mask = threads[2].meta["encodings"]["SubReddit-MaskMandate.csv"]
+    assert mask.startswith("cp1252 (not UTF-8 (byte 0xa3, line 2)")
+    assert threads[2].comments[0].text == "Agreed, café owners too."
+
+
+def test_lei_utf8_file_is_read_as_utf8(tmp_path: Path) -> None:
+    row = {"quote_text": "Don’t.", "response_text": "Do.", "relation": "0"}
+    path = write_csv(tmp_path / "SubReddit-Other.csv", LEI_HEADER, [row])
+    (thread,) = read_lei2022(path)
+    assert thread.post.text == "Don’t." and thread.meta["encodings"] == {"SubReddit-Other.csv": "utf-8 (valid UTF-8)"}
+
+
+def test_lei_stats_print_encodings_and_splits(tmp_path: Path, capsys) -> None:
+    assert main(["stats", "--format", "lei2022", str(lei_release(tmp_path / "lei"))]) == 0
+    out = capsys.readouterr().out
+    assert "comment stances    4  (agree 2, disagree 1, neutral 1)" in out
+    assert "encoding           SubReddit-CovidVaccine.csv: cp1252 (not UTF-8 (byte 0x92, line 2)" in out
+    assert "encoding           SubReddit-MaskMandate.csv: cp1252" in out
+    assert "split " in out
+
+
+def lei_many(folder: Path, quotes: int = 200) -> Path:
+    rows = []
+    for q in range(quotes):
+        for r in range(1 + q % 3):
+            rows.append({"quote_text": f"Quote number {q}.", "response_text": f"Response {r}.", "relation": str(r % 3)})
+    write_csv(folder / "SubReddit-A.csv", LEI_HEADER, rows)
+    # The same quotes, spaced and cased differently, in a second file: they must land where their twins do.
+    twins = [{"quote_text": f"  QUOTE  number {q}. ", "response_text": "Twin.", "relation": "1"} for q in range(50)]
+    write_csv(folder / "SubReddit-B.csv", LEI_HEADER, twins)
+    return folder
+
+
+def test_lei_split_by_quote_no_quote_on_two_sides(tmp_path: Path) -> None:
+    folder = lei_many(tmp_path / "lei")
+    every = list(read_lei2022(folder))
+    parts = {split: list(read_lei2022(folder, split=split)) for split in ("train", "dev", "test")}
+    assert sum(len(t.comments) for t in every) == sum(len(t.comments) for p in parts.values() for t in p) == 449
+    by_key = sides(every, lambda t: " ".join(t.post.text.split()).casefold())
+    assert len(by_key) == 200 and all(len(found) == 1 for found in by_key.values())
+    counts = {split: len({t.post.text for t in part if t.meta["topic"] == "A"}) for split, part in parts.items()}
+    assert sum(counts.values()) == 200 and 110 <= counts["train"] <= 170
+    assert counts["dev"] >= 15 and counts["test"] >= 15
+    assert {t.meta["split"] for t in parts["test"]} == {"test"}
+
+
+def test_lei_split_is_deterministic_by_seed(tmp_path: Path) -> None:
+    from argmine.readers.lei2022 import quote_side
+
+    folder = lei_many(tmp_path / "lei")
+
+    def dev(seed: int) -> list[str]:
+        return [t.id for t in read_threads("lei2022", folder, split="dev", seed=seed)]
+
+    assert dev(13) == dev(13) == [t.id for t in read_lei2022(folder, split="dev")]
+    assert dev(13) != dev(14)
+    # A quote's side depends on the quote and the seed only, not on the other rows.
+    assert quote_side("Quote number 7.", seed=13) == quote_side("quote   NUMBER 7.", seed=13)
+    row = {"quote_text": "Quote number 7.", "response_text": "x", "relation": "1"}
+    alone = write_csv(tmp_path / "SubReddit-One.csv", LEI_HEADER, [row])
+    (thread,) = read_lei2022(alone)
+    assert thread.meta["split"] == quote_side("Quote number 7.", seed=13)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"relation": "3"}, ":3: row 2, field 'relation': '3' is not one of 0 (disagree), 1 (neutral), 2 (agree)"),
+        ({"relation": ""}, ":3: row 2, field 'relation': '' is not one of"),
+        ({"quote_text": " "}, ":3: row 2, field 'quote_text': is empty"),
+        ({"response_text": ""}, ":3: row 2, field 'response_text': is empty"),
+    ],
+)
+def test_lei_bad_row(tmp_path: Path, fields: dict[str, str], message: str) -> None:
+    rows = [
+        {"quote_text": "Q.", "response_text": "R.", "relation": "2"},
+        {"quote_text": "Q2.", "response_text": "R2.", "relation": "0"},
+    ]
+    rows[1].update(fields)
+    path = write_csv(tmp_path / "SubReddit-T.csv", LEI_HEADER, rows, encoding="cp1252")
+    with pytest.raises(CorpusFormatError) as error:
+        read_lei2022(path)
+    assert str(error.value).startswith(f"{path}{message}") and "\n" not in str(error.value)
+
+
+def test_lei_missing_column_wrong_encoding_and_cli(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "SubReddit-T.csv"
+    path.write_bytes(b"quote_text,response\r\nQ.,R.\r\n")
+    expected = r"SubReddit-T\.csv:1: header: no column 'response_text', 'relation' \(found quote_text, response\)"
+    with pytest.raises(CorpusFormatError, match=expected):
+        read_lei2022(path)
+    path.write_bytes(b'quote_text,response_text,relation\r\nQ.,R.,2\r\n"Don\x92t",\x90R,1\r\n')
+    assert main(["stats", "--format", "lei2022", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err == (
+        f"argmine stats: error: {path}:3: row 2, field 'response_text': "
+        "neither UTF-8 nor Windows-1252: byte 0x90 is in neither\n"
+    )
+    (tmp_path / "SubReddit-T.csv").unlink()
+    with pytest.raises(CorpusFormatError, match=r"no SubReddit-\*\.csv file in this folder"):
+        read_lei2022(tmp_path)
+
+
+def test_lei_stance_map_of_the_data_config(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from argmine.data import load_gold
+    from argmine.experiment import CONF_DIR
+
+    data = OmegaConf.load(CONF_DIR / "data" / "lei2022.yaml")
+    assert data.format == "lei2022" and data.seed == 13
+    gold = load_gold(data.format, lei_release(tmp_path / "lei"), seed=data.seed, stance_map=dict(data.stance_map))
+    assert Counter(c.stance.label for t in gold for c in t.comments) == {"support": 2, "attack": 1, "none": 1}

@@ -12,7 +12,7 @@ from typing import Any
 
 from argmine.thread import Thread
 
-FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement")
+FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement", "lei2022")
 
 # Argument-structure corpora: microtexts (and its stance view), web discourse, AbstRCT.
 FORMATS += ("microtexts", "microtexts_stance")
@@ -70,6 +70,11 @@ def read_threads(
         from argmine.readers.debagreement import read_debagreement
 
         return read_debagreement(path, split=split, **seeded)
+    if format == "lei2022":
+        _reject(format, post=post is not None)
+        from argmine.readers.lei2022 import read_lei2022
+
+        return read_lei2022(path, split=split, **seeded)
     if format in ("microtexts", "microtexts_stance"):
         # German: point path at corpus/de (read_microtexts takes language= too).
         _reject(format, post=post is not None)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.errors import InvalidThreadError
-from argmine.readers.csvpairs import DELETED, Row, csv_files, read_csv_rows
+from argmine.readers.csvpairs import Row, check_fractions, csv_files, deleted_flag, read_csv_rows
 from argmine.readers.splits import assign_groups, check_split
 from argmine.thread import Comment, Post, Stance, Thread
 
@@ -62,7 +62,7 @@ def read_debagreement(
     ``CorpusFormatError`` naming file, line, row and field.
     """
     check_split(split)
-    _check_fractions(dev_fraction, test_fraction)
+    check_fractions(dev_fraction, test_fraction)
     files = csv_files(path, lambda p: p.name in FILES, "DEBAGREEMENT file (" + ", ".join(FILES) + ")")
     threads = _threads(files)
     sides = assign_groups(
@@ -75,14 +75,6 @@ def read_debagreement(
             out.append(replace(thread, meta={**thread.meta, "split": side}))
     log.info("DEBAGREEMENT %s, split %r (seed %d): %d of %d threads", path, split, seed, len(out), len(threads))
     return iter(out)
-
-
-def _check_fractions(dev_fraction: float, test_fraction: float) -> None:
-    for name, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    if dev_fraction + test_fraction >= 1.0:
-        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction!r}")
 
 
 class _Parent:
@@ -144,11 +136,11 @@ def _where(row: Row) -> str:
 def _thread(parent_id: str, parent: _Parent, encodings: dict[str, str]) -> Thread:
     first = parent.first
     post_text = first.values["body_parent"]
-    post = Post(id=parent_id, author=first.optional("author_parent"), text=post_text, meta=_flags(post_text))
+    post = Post(id=parent_id, author=first.optional("author_parent"), text=post_text, meta=deleted_flag(post_text))
     comments = []
     for row in parent.rows:
         text = row.values["body_child"]
-        meta: dict[str, Any] = {"file": row.path.name, "line": row.line, **_flags(text)}
+        meta: dict[str, Any] = {"file": row.path.name, "line": row.line, **deleted_flag(text)}
         meta.update({field: row.values[field] for field in EXTRA if row.optional(field) is not None})
         comments.append(
             Comment(
@@ -170,8 +162,4 @@ def _thread(parent_id: str, parent: _Parent, encodings: dict[str, str]) -> Threa
         "encodings": {name: encodings[name] for name in files},
     }
     return Thread(id=parent_id, post=post, comments=comments, meta=meta)
-
-
-def _flags(text: str) -> dict[str, Any]:
-    return {"deleted": True} if text.strip() in DELETED else {}
 
