@@ -20,6 +20,9 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
     # Corpora that split themselves (meta["split"]) and CSV corpora that say how each file was decoded.
     splits: dict[str, dict[str, Counter[str]]] = {}
     encodings: dict[str, str] = {}
+    # What readers kept out of components / relations, or repaired, by reason (meta["skipped"] / ["repaired"]).
+    skipped: Counter[str] = Counter()
+    repaired: Counter[str] = Counter()
     for thread in threads:
         counts["threads"] += 1
         counts["posts"] += 1
@@ -30,6 +33,8 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         counts["truncated_branches"] += int(thread.meta.get("truncated_branches", 0))  # RumourEval's "_" placeholders
         counts["deleted_texts"] += sum(bool(m.meta.get("deleted")) for m in thread.messages())
         encodings.update(thread.meta.get("encodings") or {})
+        skipped.update(thread.meta.get("skipped") or {})
+        repaired.update(thread.meta.get("repaired") or {})
         if thread.meta.get("split") is not None:
             side = splits.setdefault(str(thread.meta["split"]), {"counts": Counter(), "comment_stances": Counter()})
             side["counts"].update(threads=1, comments=len(thread.comments))
@@ -60,6 +65,8 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
             for name, side in sorted(splits.items(), key=lambda item: _SPLIT_ORDER.get(item[0], 9))
         },
         "encodings": dict(sorted(encodings.items())),
+        "skipped": dict(sorted(skipped.items())),
+        "repaired": dict(sorted(repaired.items())),
     }
 
 
@@ -90,6 +97,10 @@ def format_stats(stats: dict[str, Any]) -> str:
         lines.append(f"truncated branches {stats['truncated_branches']}  (placeholders for replies not in the data)")
     if stats.get("deleted_texts"):
         lines.append(f"deleted texts      {stats['deleted_texts']}  ([deleted]/[removed], kept with meta.deleted)")
+    if stats.get("skipped"):
+        block("skipped", stats["skipped"])
+    if stats.get("repaired"):
+        block("repaired", stats["repaired"])
     for name, side in (stats.get("splits") or {}).items():
         detail = ", ".join(f"{label} {n}" for label, n in side["comment_stances"].items()) or "-"
         lines.append(f"{'split ' + name:<19}threads {side['threads']}, comments {side['comments']}  ({detail})")

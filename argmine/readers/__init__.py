@@ -15,7 +15,7 @@ from argmine.thread import Thread
 FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement", "lei2022")
 
 # Argument-structure corpora: microtexts (and its stance view), web discourse, AbstRCT.
-FORMATS += ("microtexts", "microtexts_stance")
+FORMATS += ("microtexts", "microtexts_stance", "webdiscourse")
 
 
 def read_threads(
@@ -82,6 +82,11 @@ def read_threads(
 
         view = "text" if format == "microtexts" else "adu_stance"
         return read_microtexts(path, view=view, split=split, **seeded)
+    if format == "webdiscourse":
+        _reject(format, post=post is not None)
+        from argmine.readers.webdiscourse import read_webdiscourse
+
+        return read_webdiscourse(path, split=split, **seeded)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 

@@ -81,3 +81,34 @@ def test_microtexts_stance_view_and_split(microtexts: Path) -> None:
     topics = {side: {t.meta["topic_id"] for t in read_threads("microtexts", microtexts, split=side)} - {None}
               for side in ids}
     assert not topics["train"] & topics["dev"] and not topics["train"] & topics["test"]
+
+
+# -- web discourse ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def webdiscourse(shared_data: Path) -> Path:
+    return shared_data / "web-discourse"
+
+
+def test_webdiscourse_counts(webdiscourse: Path) -> None:
+    threads = list(read_threads("webdiscourse", webdiscourse))
+    assert len(threads) == 340 and all(not t.comments for t in threads)
+    counts = label_counts(threads)
+    assert {k: v for k, v in counts.items() if not k.startswith("relation:")} == {
+        "Claim": 195, "Premise": 538, "Backing": 224, "Rebuttal": 68, "Refutation": 26,
+    }
+    assert sum(v for k, v in counts.items() if k.startswith("relation:")) == 459
+    # Nothing lost: the 365 claims are 195 spans + 170 implicit ones; the 869 relations 459 + 410 in meta.
+    assert sum(len(t.meta["implicit_claims"]) for t in threads) == 170
+    assert sum(len(t.meta["implicit_relations"]) for t in threads) == 410
+    assert sum(len(t.meta["appeals_to_emotion"]) for t in threads) == 98
+    assert Counter(t.meta["genre"] for t in threads) == Counter(artcomment=216, forumpost=73, blogpost=46, article=5)
+    assert_exact_slices(threads)
+
+
+def test_webdiscourse_split(webdiscourse: Path) -> None:
+    ids = assert_split_partition("webdiscourse", webdiscourse, ("train", "dev", "test"), seed=13)
+    assert (len(ids["train"]), len(ids["dev"]), len(ids["test"])) == (241, 50, 49)
+    groups = {t.meta["split_group"] for t in read_threads("webdiscourse", webdiscourse)}
+    assert {g for g in groups if "+" in g} == {"2337+2339", "4228+4382+4581", "5150+5154"}
