@@ -5,6 +5,7 @@
     argmine mine    INPUT [--post FILE_OR_TEXT] [--to html|md|json|jsonl]  the pipeline on a thread
     argmine report  RUN_DIR... [--results experiments/RESULTS.md]   tables over runs and seeds
     argmine agree   A.jsonl B.jsonl         kappa and span F1 between two annotations
+    argmine list    experiments|data|models  what conf/ and models/ hold, one line each
     argmine train    experiment=NAME data.path=DIR [key=value ...]   (Hydra)
     argmine evaluate checkpoint=DIR data=NAME data.path=DIR data.split=dev   (Hydra)
 
@@ -99,6 +100,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    from argmine.resources import conf_dir, listing, models_dir
+
+    items = listing(args.what)
+    width = max((len(name) for name, _ in items), default=0)
+    for name, description in items:
+        print(f"{name:<{width}}  {description}".rstrip())
+    if args.what == "models":
+        print(f"\nfolder {models_dir()}: argmine mine INPUT --checkpoint FOLDER/NAME" if items else "no models found")
+    else:
+        option = "experiment" if args.what == "experiments" else "data"
+        print(f"\nfolder {conf_dir()}: argmine train {option}=NAME ...")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="argmine",
@@ -135,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     agree = commands.add_parser("agree", help="agreement between two label sets of the same threads (kappa, span F1)")
     add_agree_arguments(agree)
     agree.set_defaults(run=run_agree)
+
+    listed = commands.add_parser("list", help="the experiments, data configs or shipped models, with a line on each")
+    listed.add_argument("what", choices=("experiments", "data", "models"), help="what to list")
+    listed.set_defaults(run=cmd_list)
     return parser
 
 

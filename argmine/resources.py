@@ -4,7 +4,7 @@ A source checkout (the README's editable install) has both beside the package. A
 them inside it, as ``argmine/conf/`` and ``argmine/models/argmine-threads-minilm/`` (pyproject.toml
 maps the top-level folders there; only the default model is shipped, to keep the wheel small).
 Both are found through ``importlib.resources``, the installed copy first. ``ARGMINE_CONF`` names
-another conf folder.
+another conf folder. ``listing`` is what ``argmine list experiments|data|models`` prints.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from importlib.resources import files
 from pathlib import Path
+
+from argmine.io_utils import read_text
 
 from argmine.errors import ArgmineError
 
@@ -65,3 +67,40 @@ def model_dirs() -> list[Path]:
     if models is None:
         return []
     return sorted(p for p in models.iterdir() if (p / "argmine.json").is_file())
+
+
+LISTS = ("experiments", "data", "models")
+_CONF_GROUPS = {"experiments": "experiment", "data": "data"}
+_SENTENCE_ENDS = (".", "!", "?")  # a line ending otherwise runs on into the next
+
+
+def yaml_description(path: Path) -> str:
+    """The first comment line of a config file (not Hydra's ``# @package`` line); ``…`` when it runs on."""
+    lines = read_text(path).splitlines()
+    comments = [i for i, line in enumerate(lines) if line.startswith("#") and not line.startswith("# @package")]
+    if not comments:
+        return ""
+    first = comments[0]
+    text = lines[first].lstrip("#").strip()
+    runs_on = first + 1 < len(lines) and lines[first + 1].startswith("#") and not text.endswith(_SENTENCE_ENDS)
+    text = text.rstrip(":")  # "...: " introduces what the next lines say
+    return f"{text} …" if runs_on else text
+
+
+def card_description(folder: Path) -> str:
+    """The first line of a model's card (``README.md``), without the Markdown heading mark."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return "(no model card)"
+    first = next((line for line in read_text(card).splitlines() if line.strip()), "")
+    return first.lstrip("#").strip()
+
+
+def listing(what: str) -> list[tuple[str, str]]:
+    """``(name, description)`` of each experiment, data config or shipped model, sorted by name."""
+    if what == "models":
+        return [(folder.name, card_description(folder)) for folder in model_dirs()]
+    if what not in _CONF_GROUPS:
+        raise ValueError(f"argmine list: expected one of {', '.join(LISTS)}, got {what!r}")
+    group = conf_dir() / _CONF_GROUPS[what]
+    return [(path.stem, yaml_description(path)) for path in sorted(group.glob("*.yaml"))]

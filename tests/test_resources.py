@@ -117,6 +117,8 @@ def test_installed_wheel_mines_and_trains_from_another_folder(tmp_path) -> None:
     assert where[3] == "2.13.0+cpu"
 
     argmine = str(venv / "bin" / "argmine")
+    assert run(argmine, "list", "models").splitlines()[0] == "argmine-threads-minilm  argmine thread miner"
+    assert "threads_default" in run(argmine, "list", "experiments")
     out = run(argmine, "mine", str(THREADS / "market-comments.txt"), "--post", str(THREADS / "market-post.txt"),
               "--to", "jsonl")  # fmt: skip
     mined = json.loads(out.splitlines()[0])
