@@ -8,7 +8,8 @@
 The submission the parent sits under is context, not a message: ``Thread.meta["submission_text"]``
 (and ``submission_id``, ``subreddit``). Every row becomes one comment; none is dropped. A reply
 whose body is ``[deleted]`` or ``[removed]`` is kept with ``meta["deleted"]`` and counted by
-``argmine stats``; an empty body is an error (the release has none).
+``argmine stats``; an empty body is an error (the release has none). An empty submission text is
+allowed (a link post has none) and kept as ``None``: it is context, not a labelled message.
 
 Split: the release's train file is not in ``../shared/data`` and its dev and test files share
 801 submissions (253 parent comments), so the release's own split is not used. All rows of all
