@@ -151,7 +151,9 @@ BAD = {
         "target 'c99' is neither an adu nor an argumentative edge",
         17,
     ),
-    "unknown element": (graph_xml("x").replace("</arggraph>", "<note id='n'/></arggraph>"), "unknown element <note>", 18),
+    "unknown element": (
+        graph_xml("x").replace("</arggraph>", "<note id='n'/></arggraph>"), "unknown element <note>", 18
+    ),
     "two central claims": (graph_xml("x", edges=EDGES[:-1]), "expected one central claim", 2),
     "ungrounded ADU": (graph_xml("x", edges=EDGES[1:]), "<adu id='a1'>: no seg edge grounds it", None),
     "empty EDU": (graph_xml("x", edus=[("e1", " ")] + EDUS[1:]), "<edu id='e1'>: the text is empty", 3),

@@ -39,7 +39,8 @@ def xmi(
             ("Premise", "102", *premise, PROPS),
             ("Rebuttal", "103", *rebuttal, PROPS),
             ("Claim", "104", 0, 0, PROPS + "implicit=true\nrephrasedContent=schools fail\n"),
-            ("ArgumentComponent", "105", *span(text, "Schools are crowded"), "originalView=pathos\nappealToEmotion=true\n"),
+            ("ArgumentComponent", "105", *span(text, "Schools are crowded"),
+             "originalView=pathos\nappealToEmotion=true\n"),
         ]
     if relations is None:
         relations = [("201", "102", "101"), ("202", "103", "101"), ("203", "102", "104")]

@@ -15,7 +15,7 @@ from argmine.thread import Thread
 FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement", "lei2022")
 
 # Argument-structure corpora: microtexts (and its stance view), web discourse, AbstRCT.
-FORMATS += ("microtexts", "microtexts_stance", "webdiscourse")
+FORMATS += ("microtexts", "microtexts_stance", "webdiscourse", "abstrct")
 
 
 def read_threads(
@@ -87,6 +87,11 @@ def read_threads(
         from argmine.readers.webdiscourse import read_webdiscourse
 
         return read_webdiscourse(path, split=split, **seeded)
+    if format == "abstrct":
+        _reject(format, seed=seed is not None, post=post is not None)  # the release's own splits
+        from argmine.readers.abstrct import read_abstrct
+
+        return read_abstrct(path, split=split)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 

@@ -175,7 +175,8 @@ def _locate(path: Path, language: str | None) -> tuple[Path, str]:
     for folder in (path / "corpus" / language, path / language):
         if folder.is_dir():
             return folder, language
-    raise CorpusFormatError(f"neither corpus/{language}/ nor {language}/ is here: not the microtexts release", source=path)
+    raise CorpusFormatError(f"neither corpus/{language}/ nor {language}/ is here: not the microtexts release",
+                            source=path)
 
 
 def _split_group(file: Path) -> str:

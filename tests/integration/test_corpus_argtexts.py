@@ -112,3 +112,30 @@ def test_webdiscourse_split(webdiscourse: Path) -> None:
     assert (len(ids["train"]), len(ids["dev"]), len(ids["test"])) == (241, 50, 49)
     groups = {t.meta["split_group"] for t in read_threads("webdiscourse", webdiscourse)}
     assert {g for g in groups if "+" in g} == {"2337+2339", "4228+4382+4581", "5150+5154"}
+
+
+# -- AbstRCT -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def abstrct(shared_data: Path) -> Path:
+    return shared_data / "abstrct"
+
+
+def test_abstrct_counts_and_release_splits(abstrct: Path) -> None:
+    train = list(read_threads("abstrct", abstrct, split="train"))
+    dev = list(read_threads("abstrct", abstrct, split="dev"))
+    assert (len(train), len(dev)) == (350, 50)
+    assert label_counts(train) == Counter(
+        {"Premise": 1535, "Claim": 730, "relation:Support": 1193, "relation:Attack": 200}
+    )
+    assert label_counts(dev) == Counter({"Premise": 218, "Claim": 108, "relation:Support": 185, "relation:Attack": 30})
+    assert_exact_slices(train + dev)
+    # What was repaired or skipped is counted: one bridged O token, one relation to an untagged sentence.
+    repaired, skipped = Counter(), Counter()
+    for thread in train + dev:
+        repaired.update(thread.meta["repaired"])
+        skipped.update(thread.meta["skipped"])
+    assert repaired["BIO gaps of one O token bridged"] == 1 and repaired['quoted ";" tokens read as ;'] == 902
+    assert sum(skipped.values()) == 1
+    assert {t.meta["split"] for t in train} == {"train"} and {t.meta["split"] for t in dev} == {"dev"}
