@@ -58,6 +58,7 @@ from tqdm.auto import tqdm
 
 from argmine import __version__
 from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
+from argmine.commands import portable_command
 from argmine.errors import CheckpointError
 from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
@@ -289,6 +290,8 @@ class ArgumentMiner:
                     value = info.get(key)
                     if isinstance(value, dict):
                         value = ", ".join(f"{k} {v}" for k, v in value.items())
+                    elif key == "command" and isinstance(value, str):
+                        value = portable_command(value)  # no paths of the machine it was trained on
                     if value:
                         lines.append(f"- {part} {key}: {value}")
         lines += [

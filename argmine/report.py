@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from argmine.commands import portable_command
 from argmine.errors import ArgmineError
 from argmine.io_utils import atomic_write
 from argmine.metrics.components import overlap50_matches, prf, token_tags
@@ -1060,7 +1061,7 @@ def render_results(groups: Sequence[RunGroup], checkpoints: Sequence[Path], *, r
         lines += ["```", "", "| " + " | ".join(["run", "seed", "overrides", "checkpoint", *(f"`{k}`" for k in keys)])
                   + " |", "|---|---|---|---|" + "---:|" * len(keys)]
         for run in g.runs:
-            cells = [f"`{_display(run.path)}`", _md(run.seed), _md(" ".join(run.overrides)) or "–",
+            cells = [f"`{_display(run.path)}`", _md(run.seed), _md(portable_command(" ".join(run.overrides))) or "–",
                      f"`{_display(run.checkpoint)}`", *(_number(run.metrics.get(k, "–")) for k in keys)]
             lines.append("| " + " | ".join(cells) + " |")
     if checkpoints:
@@ -1077,7 +1078,7 @@ def render_results(groups: Sequence[RunGroup], checkpoints: Sequence[Path], *, r
             lines.append(
                 f"| `{_display(folder)}` | {_md(meta.get('kind'))} | {_md(info.get('experiment', '–'))} | "
                 f"{_md(info.get('seed', '–'))} | {_md(data.get('name', '–'))} / {_md(data.get('dev', '–'))} | "
-                f"`{_md(info.get('command', '–'))}` | {heads} |"
+                f"`{_md(portable_command(info.get('command', '–')))}` | {heads} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -1090,6 +1091,7 @@ def _commands(group: RunGroup) -> list[str]:
             f"argmine {run.command_kind} {' '.join(run.overrides)}  # from .hydra/overrides.yaml" if run.overrides
             else None
         )
+        command = portable_command(command) if command else None  # no paths of the machine it ran on
         if command and command not in out:
             out.append(command)
     return out or ["(no command recorded)"]

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
+from argmine.commands import portable_command
 from argmine.errors import CheckpointError
 from argmine.segmenter.context import CONTEXTS, check_context, message_contexts
 from argmine.segmenter.encoding import (
@@ -218,7 +219,8 @@ class Segmenter:
             "learning_rate",
         ):
             if key in training:
-                lines.append(f"- {key.replace('_', ' ')}: {training[key]}")
+                value = portable_command(training[key]) if key == "command" else training[key]  # no machine paths
+                lines.append(f"- {key.replace('_', ' ')}: {value}")
         metrics = {k: v for k, v in (training.get("metrics") or {}).items() if "/support" not in k}
         lines += card_scores(metrics, "Development scores (best epoch)")
         lines += [
