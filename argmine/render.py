@@ -58,6 +58,10 @@ def component_kind(component: Component) -> str:
     return "other"
 
 
+# Replies deeper than this are indented as this deep: a 50,000-deep chain would otherwise take quadratic space.
+MAX_INDENT = 12
+
+
 def reply_order(thread: Thread) -> Iterator[tuple[Comment, int]]:
     """Every comment once, with its depth (1 = a reply to the post): each comment followed by its replies."""
     children: dict[str, list[Comment]] = {}
@@ -91,7 +95,7 @@ def to_text_summary(thread: Thread, *, width: int = 160) -> str:
     if not thread.comments:
         lines.append("(no comments)")
     for comment, depth in reply_order(thread):
-        indent = "  " * depth
+        indent = "  " * min(depth, MAX_INDENT)
         stance = _stance_text(comment.stance) if comment.stance else "no stance"
         empty = " (empty comment)" if not comment.text.strip() else ""
         lines.append(f"{indent}- {comment.author or '(anonymous)'} [{comment.id}]: {stance}{empty}")
@@ -188,7 +192,7 @@ def to_markdown(thread: Thread) -> str:
     if not thread.comments:
         lines.append("*(no comments)*")
     for comment, depth in reply_order(thread):
-        indent = "  " * (depth - 1)
+        indent = "  " * (min(depth, MAX_INDENT) - 1)
         stance = f" · **{_md(_stance_text(comment.stance))}**" if comment.stance else ""
         lines.append(f"{indent}- **{_md(comment.author or 'anonymous')}** \\[{_md(comment.id)}\\]{stance}")
         lines.append("")

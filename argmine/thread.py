@@ -14,6 +14,13 @@ valid one: ids are unique across post, comments and components; ``reply_to``
 links resolve and form a tree; offsets lie inside their holder's text and each
 component's ``text`` equals that slice; relation ends exist. A violation raises
 ``InvalidThreadError`` naming the field, e.g. ``comments[2].components[0].end``.
+No text holds a lone surrogate (it could be neither tokenized nor written as UTF-8).
+Validation is linear in the size of the thread (a 50,000-deep reply chain included).
+
+Unknown fields are kept, never dropped: a JSON key the data model does not know,
+on a thread, post, comment, component, relation or stance, lands in that object's
+``extra`` mapping, and ``to_dict`` puts it back in place, so reading and writing
+a file loses nothing a user added.
 
 This module imports nothing heavy (no torch): readers, metrics and the CLI use
 it without loading a model.
@@ -21,11 +28,33 @@ it without loading a model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from argmine.errors import InvalidThreadError
+
+
+# The JSON keys each object knows; any other key is kept in its ``extra``.
+STANCE_KEYS = frozenset({"label", "score"})
+COMPONENT_KEYS = frozenset({"id", "start", "end", "label", "text", "stance", "score", "attributes"})
+POST_KEYS = frozenset({"id", "author", "text", "components", "stance", "meta"})
+COMMENT_KEYS = POST_KEYS | {"reply_to"}
+RELATION_KEYS = frozenset({"source", "target", "label", "score"})
+THREAD_KEYS = frozenset({"id", "post", "comments", "relations", "meta"})
+# Deeper values could be read by json but not always written back (recursion limits): refused with their path.
+MAX_NESTING = 100
+
+
+def _with_extra(out: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out.update(extra)  # validation guarantees no extra key shadows a field
+    return out
+
+
+def _extra_of(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in known}
 
 
 def _freeze(obj: object, name: str, value: Iterable[Any]) -> None:
@@ -40,9 +69,10 @@ class Stance:
 
     label: str
     score: float | None = field(default=None, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": self.score}
+        return _with_extra({"label": self.label, "score": self.score}, self.extra)
 
     @staticmethod
     def from_json(value: Any, where: str) -> Stance | None:
@@ -51,7 +81,8 @@ class Stance:
         if isinstance(value, str):  # a bare label is accepted on input
             return Stance(value)
         if isinstance(value, Mapping) and isinstance(value.get("label"), str):
-            return Stance(value["label"], _optional_float(value.get("score"), f"{where}.score"))
+            score = _optional_float(value.get("score"), f"{where}.score")
+            return Stance(value["label"], score, _extra_of(value, STANCE_KEYS))
         raise InvalidThreadError("expected null, a label string or {\"label\", \"score\"}", field=where)
 
 
@@ -68,6 +99,7 @@ class Component:
     score: float | None = field(default=None, compare=False)
     # Corpus-specific extras (CMV semantic type, AAE brat id, ...): kept, never interpreted.
     attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     @property
     def span(self) -> tuple[int, int]:
@@ -85,7 +117,7 @@ class Component:
         }
         if self.attributes:
             out["attributes"] = dict(self.attributes)
-        return out
+        return _with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +130,7 @@ class Post:
     components: tuple[Component, ...] = ()
     stance: Stance | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     def __post_init__(self) -> None:
         _freeze(self, "components", self.components)
@@ -112,7 +145,7 @@ class Post:
         }
         if self.meta:
             out["meta"] = dict(self.meta)
-        return out
+        return _with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,9 +167,11 @@ class Relation:
     target: str
     label: str
     score: float | None = field(default=None, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "label": self.label, "score": self.score}
+        out = {"source": self.source, "target": self.target, "label": self.label, "score": self.score}
+        return _with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +183,7 @@ class Thread:
     comments: tuple[Comment, ...] = ()
     relations: tuple[Relation, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     def __post_init__(self) -> None:
         _freeze(self, "comments", self.comments)
@@ -167,30 +203,45 @@ class Thread:
             for component in message.components:
                 yield message, component
 
+    @cached_property
+    def _by_id(self) -> dict[str, Post]:
+        # Built once per (immutable) thread, so looking up every comment's parent stays linear.
+        return {message.id: message for message in self.messages()}
+
+    @cached_property
+    def _depths(self) -> dict[str, int]:
+        depths = {self.post.id: 0}
+        parents = {c.id: c.reply_to for c in self.comments}
+        for comment in self.comments:
+            path, current = [], comment.id
+            while current not in depths:  # each comment is walked once: linear, no recursion
+                path.append(current)
+                current = parents[current]
+            depth = depths[current]
+            for message_id in reversed(path):
+                depth += 1
+                depths[message_id] = depth
+        return depths
+
     def message(self, message_id: str) -> Post:
-        for message in self.messages():
-            if message.id == message_id:
-                return message
-        raise KeyError(message_id)
+        """The post or comment with this id; ``KeyError`` if there is none."""
+        return self._by_id[message_id]
 
     def depth(self, comment: Comment) -> int:
         """1 for a direct reply to the post, 2 for a reply to such a reply, ..."""
-        parents = {c.id: c.reply_to for c in self.comments}
-        depth, current = 1, comment.reply_to
-        while current != self.post.id:
-            depth, current = depth + 1, parents[current]
-        return depth
+        return self._depths[comment.id]
 
     # -- JSON -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "post": self.post.to_dict(),
             "comments": [c.to_dict() for c in self.comments],
             "relations": [r.to_dict() for r in self.relations],
             "meta": dict(self.meta),
         }
+        return _with_extra(out, self.extra)
 
     @classmethod
     def from_dict(cls, data: Any) -> Thread:
@@ -210,7 +261,10 @@ class Thread:
         meta = data.get("meta") or {}
         if not isinstance(meta, Mapping):
             raise InvalidThreadError("expected an object", field="meta")
-        return cls(id=thread_id, post=post, comments=comments, relations=relations, meta=dict(meta))
+        return cls(
+            id=thread_id, post=post, comments=comments, relations=relations, meta=dict(meta),
+            extra=_extra_of(data, THREAD_KEYS),
+        )
 
 
 def make_component(holder_text: str, start: int, end: int, label: str, id: str, **kwargs: Any) -> Component:
@@ -227,32 +281,50 @@ def with_components(message: Post, components: Iterable[Component]) -> Post:
 
 
 def validate(thread: Thread) -> None:
-    """Raise ``InvalidThreadError`` at the first broken rule of the data model."""
-    seen: dict[str, str] = {}
+    """Raise ``InvalidThreadError`` at the first broken rule of the data model (linear in the thread's size)."""
+    # Places are kept as (comment index or -1 for the post, component index or None) and spelt out only in an
+    # error: formatting a path for every field of a 50,000-comment thread would cost more than the checks.
+    seen: dict[str, tuple[int, int | None]] = {}
 
-    def claim(identifier: Any, where: str) -> None:
+    def claim(identifier: Any, place: tuple[int, int | None]) -> None:
         if not isinstance(identifier, str) or not identifier:
-            raise InvalidThreadError("an id must be a non-empty string", field=where)
+            raise InvalidThreadError("an id must be a non-empty string", field=_place(*place) + ".id")
         if identifier in seen:
-            raise InvalidThreadError(f"id {identifier!r} is already used at {seen[identifier]}", field=where)
-        seen[identifier] = where
+            raise InvalidThreadError(
+                f"id {identifier!r} is already used at {_place(*seen[identifier])}.id", field=_place(*place) + ".id"
+            )
+        seen[identifier] = place
 
     if not isinstance(thread.id, str) or not thread.id:
         raise InvalidThreadError(f"thread id must be a non-empty string, got {thread.id!r}", field="id")
+    _check_value(thread.id, "id")
+    _check_extra(thread.extra, THREAD_KEYS, "")
+    _check_value(thread.meta, "meta")
     component_ids: set[str] = set()
 
-    messages: list[tuple[str, Post]] = [("post", thread.post)]
-    messages += [(f"comments[{i}]", c) for i, c in enumerate(thread.comments)]
-    for where, message in messages:
+    for i, message in enumerate((thread.post, *thread.comments), start=-1):
         if not isinstance(message.text, str):
-            raise InvalidThreadError("text must be a string", field=f"{where}.text")
-        claim(message.id, f"{where}.id")
-        if isinstance(message, Comment) is (where == "post"):
-            kind = "a Comment" if where == "post" else "not a Comment"
-            raise InvalidThreadError(f"is {kind}", field=where)
+            raise InvalidThreadError("text must be a string", field=f"{_place(i)}.text")
+        claim(message.id, (i, None))
+        if isinstance(message, Comment) is (i < 0):
+            raise InvalidThreadError(f"is {'a Comment' if i < 0 else 'not a Comment'}", field=_place(i))
+        if message.stance is not None:
+            _check_stance(message.stance, f"{_place(i)}.stance")
+        if not _plain((message.id, message.author, message.text), message.meta, message.extra):
+            where = _place(i)
+            for name in ("id", "author", "text", "meta"):
+                _check_value(getattr(message, name), f"{where}.{name}")
+            _check_extra(message.extra, COMMENT_KEYS if i >= 0 else POST_KEYS, where)
         for j, component in enumerate(message.components):
-            _check_component(component, message.text, f"{where}.components[{j}]")
-            claim(component.id, f"{where}.components[{j}].id")
+            _check_component(component, message.text, i, j)
+            if component.stance is not None:
+                _check_stance(component.stance, f"{_place(i, j)}.stance")
+            if not _plain((component.id, component.label, component.text), component.attributes, component.extra):
+                cw = _place(i, j)
+                for name in ("id", "label", "text", "attributes"):
+                    _check_value(getattr(component, name), f"{cw}.{name}")
+                _check_extra(component.extra, COMPONENT_KEYS, cw)
+            claim(component.id, (i, j))
             component_ids.add(component.id)
 
     _check_reply_tree(thread)
@@ -266,10 +338,30 @@ def validate(thread: Thread) -> None:
             raise InvalidThreadError(f"target {relation.target!r} is not in this thread", field=f"relations[{i}].target")
         if not isinstance(relation.label, str) or not relation.label:
             raise InvalidThreadError("label must be a non-empty string", field=f"relations[{i}].label")
+        _check_value(relation.label, f"relations[{i}].label")
+        _check_extra(relation.extra, RELATION_KEYS, f"relations[{i}]")
 
 
-def _check_component(component: Component, holder_text: str, where: str) -> None:
+def _place(message: int, component: int | None = None) -> str:
+    """The JSON path of a message (-1: the post) or of one of its components."""
+    where = "post" if message < 0 else f"comments[{message}]"
+    return where if component is None else f"{where}.components[{component}]"
+
+
+def _plain(strings: tuple[Any, ...], *mappings: Any) -> bool:
+    """Fast path: strings (or None) without surrogates and empty meta/extra; anything else is checked field by field.
+
+    (Formatting a path for every field of a 50,000-comment thread would cost more than the checks.)
+    """
+    for value in strings:
+        if value is not None and not (isinstance(value, str) and (value.isascii() or not _SURROGATE.search(value))):
+            return False
+    return not any(mappings)
+
+
+def _check_component(component: Component, holder_text: str, message: int, index: int) -> None:
     start, end = component.start, component.end
+    where = _place(message, index)
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise InvalidThreadError(f"must be an integer, got {value!r}", field=f"{where}.{name}")
@@ -288,7 +380,65 @@ def _check_component(component: Component, holder_text: str, where: str) -> None
         )
 
 
+def _check_stance(stance: Stance | None, where: str) -> None:
+    if stance is not None:
+        _check_value(stance.label, f"{where}.label")
+        _check_extra(stance.extra, STANCE_KEYS, where)
+
+
+def _check_extra(extra: Any, known: frozenset[str], where: str) -> None:
+    """Unknown fields: a mapping whose keys are not the object's own fields (they would collide in JSON)."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(extra, Mapping):
+        raise InvalidThreadError(f"extra must be a mapping, got {type(extra).__name__}", field=f"{prefix}extra")
+    for key, value in extra.items():
+        if not isinstance(key, str) or key in known:
+            raise InvalidThreadError(f"{key!r} cannot be an extra field (it is not a new string key)",
+                                     field=f"{prefix}extra")
+        _check_value(key, f"{prefix}{key} (the key)")
+        _check_value(value, f"{prefix}{key}")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_value(value: Any, where: str) -> None:
+    """No lone surrogate in any string of ``value`` (keys too), nor nesting beyond ``MAX_NESTING``.
+
+    Iterative, so a deep value gets an error naming its path, never a ``RecursionError``.
+    """
+    if isinstance(value, str) and (value.isascii() or not _SURROGATE.search(value)):
+        return  # the common case, without building a stack
+    if not value:
+        return
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                bad = _SURROGATE.search(item)
+                if bad:
+                    raise InvalidThreadError(
+                        f"contains a lone surrogate (U+{ord(bad.group()):04X} at character {bad.start()}), "
+                        "which is not Unicode text; fix the escape in the input",
+                        field=path,
+                    )
+            continue
+        if isinstance(item, (Mapping, list, tuple)):
+            if depth >= MAX_NESTING:
+                raise InvalidThreadError(f"is nested more than {MAX_NESTING} levels deep", field=path)
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str):
+                    stack.append((key, f"{path}.{key} (the key)", depth + 1))
+                child_path = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+                if len(child_path) > 80:  # a deep path is shown by its start
+                    child_path = path if path.endswith("...") else path + "..."
+                stack.append((child, child_path, depth + 1))
+
+
 def _check_reply_tree(thread: Thread) -> None:
+    """Every ``reply_to`` resolves and the links form a tree; each comment is walked once (linear)."""
     parents = {c.id: c.reply_to for c in thread.comments}
     for i, comment in enumerate(thread.comments):
         if comment.reply_to != thread.post.id and comment.reply_to not in parents:
@@ -296,13 +446,16 @@ def _check_reply_tree(thread: Thread) -> None:
                 f"reply_to {comment.reply_to!r} is neither the post nor a comment of this thread",
                 field=f"comments[{i}].reply_to",
             )
+    reaches_post: set[str] = {thread.post.id}
     for i, comment in enumerate(thread.comments):
-        visited, current = {comment.id}, comment.reply_to
-        while current != thread.post.id:
-            if current in visited:
+        path, on_path, current = [], set(), comment.id
+        while current not in reaches_post:
+            if current in on_path:
                 raise InvalidThreadError(f"reply_to links form a cycle through {current!r}", field=f"comments[{i}].reply_to")
-            visited.add(current)
+            on_path.add(current)
+            path.append(current)
             current = parents[current]
+        reaches_post.update(path)
 
 
 def _clip(text: str, limit: int = 60) -> str:
@@ -369,6 +522,7 @@ def _post_from_json(data: Any, where: str, *, comment: bool) -> Post:
                 stance=Stance.from_json(c.get("stance"), f"{cw}.stance"),
                 score=_optional_float(c.get("score"), f"{cw}.score"),
                 attributes=dict(attributes),
+                extra=_extra_of(c, COMPONENT_KEYS),
             )
         )
     meta = data.get("meta") or {}
@@ -381,6 +535,7 @@ def _post_from_json(data: Any, where: str, *, comment: bool) -> Post:
         components=components,
         stance=Stance.from_json(data.get("stance"), f"{where}.stance"),
         meta=dict(meta),
+        extra=_extra_of(data, COMMENT_KEYS if comment else POST_KEYS),
     )
     if comment:
         return Comment(reply_to=_require(data, "reply_to", str, where), **fields)
@@ -395,4 +550,5 @@ def _relation_from_json(data: Any, where: str) -> Relation:
         target=_require(data, "target", str, where),
         label=_require(data, "label", str, where),
         score=_optional_float(data.get("score"), f"{where}.score"),
+        extra=_extra_of(data, RELATION_KEYS),
     )

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from argmine.errors import CorpusFormatError, InvalidThreadError
 from argmine.io_utils import atomic_write
-from argmine.thread import Thread
+from argmine.thread import MAX_NESTING, Thread
 
 
 def read_jsonl(path: str | Path) -> Iterator[Thread]:
     """Stream threads from a JSONL file; blank lines are allowed, nothing else is skipped.
 
+    Keys the data model does not know are kept in each object's ``extra`` (see ``argmine.thread``).
     Raises ``InvalidThreadError`` or ``CorpusFormatError`` with the file and line.
     """
     path = Path(path)
@@ -33,6 +34,11 @@ def read_jsonl(path: str | Path) -> Iterator[Thread]:
                 data = json.loads(line)
             except json.JSONDecodeError as error:
                 raise CorpusFormatError(f"malformed JSON: {error.msg} (column {error.colno})", source=path, line=number) from None
+            except RecursionError:  # json's C parser recurses once per level of nesting
+                raise CorpusFormatError(
+                    f"JSON nested too deeply to read (a thread's values may nest at most {MAX_NESTING} levels)",
+                    source=path, line=number,
+                ) from None
             try:
                 yield Thread.from_dict(data)
             except InvalidThreadError as error:
