@@ -25,7 +25,7 @@ from pathlib import Path
 
 from argmine import __version__
 from argmine.errors import ArgmineError
-from argmine.readers import FORMATS, read_threads
+from argmine.readers import FORMATS, REPLIES, read_threads
 
 log = logging.getLogger("argmine")
 
@@ -55,6 +55,11 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the train/dev split (corpora with splits)")
     parser.add_argument("--unit", default="paragraph", choices=("paragraph", "essay"), help="AAE unit")
     parser.add_argument("--post", default=None, help="text format: the original post, as a file or a string")
+    parser.add_argument(
+        "--replies", choices=REPLIES, default=None,
+        help="text pages: reply links inferred from the page (infer, the default: a reply answers the comment "
+        "above it on a quote, a mention or an A, B, A exchange) or every comment answering the post (flat)",
+    )
 
 
 def _read(args: argparse.Namespace):
@@ -65,6 +70,7 @@ def _read(args: argparse.Namespace):
         seed=args.seed,
         unit=args.unit,
         post=post_argument(args.post),
+        replies=args.replies,
     )
 
 

@@ -78,6 +78,11 @@ def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--post", default=None, help="text pages: the original post, as a file or as the text itself")
     parser.add_argument(
+        "--replies", choices=("infer", "flat"), default=None,
+        help="text pages: reply links inferred from the page (infer, the default: a reply answers the comment "
+        "above it on a quote, a mention or an A, B, A exchange) or every comment answering the post (flat)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, default=None,
         help=f"pipeline checkpoint folder (default: {_shown(DEFAULT_CHECKPOINT)})",
     )
@@ -117,7 +122,7 @@ def run_mine(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     checkpoint = check_checkpoint(args.checkpoint)
 
-    threads = read_threads(input_format, source, post=post_argument(args.post))
+    threads = read_threads(input_format, source, post=post_argument(args.post), replies=args.replies)
     first = next(threads, None)  # read errors and an empty input surface before the model loads
     if first is None:
         raise ArgmineError(f"{source}: no threads to mine (the input is empty)")

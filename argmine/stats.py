@@ -32,6 +32,11 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         counts["offsets_repaired"] += int(thread.meta.get("offsets_repaired", 0))
         counts["truncated_branches"] += int(thread.meta.get("truncated_branches", 0))  # RumourEval's "_" placeholders
         counts["deleted_texts"] += sum(bool(m.meta.get("deleted")) for m in thread.messages())
+        # Copied comment pages: what the text reader skipped or guessed (argmine.readers.text).
+        counts["chrome_lines_skipped"] += int(thread.meta.get("skipped_chrome_lines", 0))
+        counts["unparsed_lines"] += len(thread.meta.get("unparsed") or ())
+        counts["avatars_skipped"] += len(thread.meta.get("skipped_avatars") or ())
+        counts["inferred_replies"] += sum(bool(c.meta.get("reply_inferred")) for c in thread.comments)
         encodings.update(thread.meta.get("encodings") or {})
         skipped.update(thread.meta.get("skipped") or {})
         repaired.update(thread.meta.get("repaired") or {})
@@ -60,6 +65,7 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
         "offsets_repaired": counts["offsets_repaired"],
         "truncated_branches": counts["truncated_branches"],
         "deleted_texts": counts["deleted_texts"],
+        "text_pages": {key: counts[key] for key in _PAGE_COUNTS},
         "splits": {
             name: {**dict(side["counts"]), "comment_stances": dict(sorted(side["comment_stances"].items()))}
             for name, side in sorted(splits.items(), key=lambda item: _SPLIT_ORDER.get(item[0], 9))
@@ -71,6 +77,7 @@ def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:
 
 
 _SPLIT_ORDER = {"train": 0, "dev": 1, "test": 2}
+_PAGE_COUNTS = ("chrome_lines_skipped", "unparsed_lines", "avatars_skipped", "inferred_replies")
 
 
 def format_stats(stats: dict[str, Any]) -> str:
@@ -101,6 +108,13 @@ def format_stats(stats: dict[str, Any]) -> str:
         block("skipped", stats["skipped"])
     if stats.get("repaired"):
         block("repaired", stats["repaired"])
+    page = stats.get("text_pages") or {}
+    if any(page.values()):
+        lines.append(
+            f"copied pages       {page['chrome_lines_skipped']} chrome lines skipped, {page['unparsed_lines']} "
+            f"unrecognised lines (meta.unparsed), {page['avatars_skipped']} avatars without a comment, "
+            f"{page['inferred_replies']} reply links inferred"
+        )
     for name, side in (stats.get("splits") or {}).items():
         detail = ", ".join(f"{label} {n}" for label, n in side["comment_stances"].items()) or "-"
         lines.append(f"{'split ' + name:<19}threads {side['threads']}, comments {side['comments']}  ({detail})")

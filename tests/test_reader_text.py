@@ -269,3 +269,194 @@ def test_file_errors(tmp_path) -> None:
 
     with pytest.raises(CorpusFormatError, match="no such file"):
         read_text_page(tmp_path / "missing.txt")
+
+
+# -- quoted headers, chrome-only pages, other platforms (issue 17, item 6) ----------------------------
+
+
+def test_a_quoted_avatar_line_stays_in_the_comment_that_quotes_it() -> None:
+    # Ama pastes a header line of Lin's into her comment; Substack ends each comment with "Expand full comment",
+    # so a header before Ama's own Expand line is her text, not a new comment.
+    page = (
+        "Ama Osei's avatar\n\nLin wrote this earlier:\n\nLin Park's avatar\n\nBridges are a waste.\n\n"
+        "I disagree.\n\nExpand full comment\n"
+        "Sol Reyes's avatar\n\nSecond.\n\nExpand full comment\n"
+        "Tam Ng's avatar\n\nLast, never expanded.\n"
+    )
+    thread = parse_text_page(page, post="P")
+    assert [c.author for c in thread.comments] == ["Ama Osei", "Sol Reyes", "Tam Ng"]
+    quoted = "Lin wrote this earlier:\n\nLin Park's avatar\n\nBridges are a waste.\n\nI disagree."
+    assert thread.comments[0].text == quoted
+    assert thread.comments[0].meta["quoted_header_lines"] == [5]
+    assert thread.comments[2].text == "Last, never expanded."
+
+
+def test_a_page_without_comments_says_no_comment_found() -> None:
+    # The reader's own avatar over the comment box, and the sort buttons: no comment at all.
+    page = "3 Comments\nUser's avatar\n\nWrite a comment…\n\nTop\nLatest\nDiscussion about this post\n"
+    with pytest.raises(CorpusFormatError, match="no comment found: the page holds only its own chrome") as error:
+        parse_text_page(page, source="empty-page.txt", post="P")
+    assert str(error.value).startswith("empty-page.txt: ")
+    assert "\n" not in str(error.value)
+
+
+def test_the_comment_box_is_chrome_not_a_comment() -> None:
+    page = "User's avatar\n\nWrite a comment…\n\nTop\nLatest\nAma Osei's avatar\n\nOne.\n\nExpand full comment\n"
+    thread = parse_text_page(page, post="P")
+    assert [(c.author, c.text) for c in thread.comments] == [("Ama Osei", "One.")]
+    assert thread.meta["skipped_avatars"] == [{"line": 1, "name": "User", "reason": "only page chrome"}]
+
+
+DISQUS = """12 Comments
+Ferry Town Gazette
+Login
+Favorite 3
+Tweet
+Share
+Sort by Best
+Join the discussion…
+
+Log in with
+or sign up with Disqus ?
+Name
+Avatar
+Ama Osei
+• 3 years ago
+
+Bridges cost less than ferries.
+
+5
+•
+Reply
+•
+Share ›
+Avatar
+Lin Park
+• 2 years ago edited
+
+Ferries can move.
+
+Reply
+•
+Share ›
+Load more comments
+Powered by Disqus
+"""
+REDDIT = """Comments Section
+Sort by:
+Best
+Search Comments
+Expand comment search
+u/ama_osei avatar
+ama_osei
+•
+3h ago
+
+Bridges cost less than ferries.
+
+12
+Reply
+Award
+Share
+u/lin-park avatar
+lin-park
+•
+2h ago
+Edited 1h ago
+
+Ferries can move.
+
+3
+Reply
+Award
+Share
+"""
+YOUTUBE = """1,204 Comments
+Sort by
+Add a comment...
+@amaosei
+3 years ago
+Bridges cost less than ferries.
+112
+Reply
+3 replies
+@lin.park
+2 years ago (edited)
+Ferries can move.
+
+And they are cheap.
+4
+Reply
+"""
+
+
+@pytest.mark.parametrize(
+    "page, authors, second, unparsed",
+    [
+        (DISQUS, ["Ama Osei", "Lin Park"], "Ferries can move.", ["Ferry Town Gazette"]),
+        (REDDIT, ["ama_osei", "lin-park"], "Ferries can move.", []),
+        (YOUTUBE, ["@amaosei", "@lin.park"], "Ferries can move.\n\nAnd they are cheap.", []),
+    ],
+    ids=["disqus", "reddit", "youtube"],
+)
+def test_other_platforms_as_copied_from_a_browser(page: str, authors: list[str], second: str, unparsed: list) -> None:
+    thread = parse_text_page(page, post="P")
+    assert [c.author for c in thread.comments] == authors
+    assert [c.text for c in thread.comments] == ["Bridges cost less than ferries.", second]
+    assert thread.comments[1].meta["edited"] is True
+    assert [u["text"] for u in thread.meta.get("unparsed", [])] == unparsed
+    # Nothing vanishes: every non-blank line is in a body, listed as unparsed, or counted as skipped chrome.
+    in_bodies = sum(1 for c in thread.comments for line in c.text.split("\n") if line.strip())
+    non_blank = sum(1 for line in page.split("\n") if line.strip())
+    assert in_bodies + len(unparsed) + thread.meta["skipped_chrome_lines"] == non_blank
+
+
+def test_skipped_chrome_is_counted_in_meta_and_in_stats() -> None:
+    from argmine.stats import format_stats, thread_stats
+
+    thread = parse_text_page(PAGE, post="The council should build a bridge.")
+    # count line, 5 avatar lines, name and age lines (4), Expand lines (4), footers (Like, Reply, Share,
+    # 2 replies, 12, Reply, Share, 1 reply)
+    assert thread.meta["skipped_chrome_lines"] == 1 + 5 + 4 + 4 + 8
+    stats = thread_stats([thread])
+    assert stats["text_pages"] == {
+        "chrome_lines_skipped": 22, "unparsed_lines": 0, "avatars_skipped": 1, "inferred_replies": 0,
+    }
+    assert "22 chrome lines skipped" in format_stats(stats)
+
+
+# -- inferred reply links are marked, and can be switched off from the CLI (issue 18, item 8) ------------
+
+
+def test_inferred_reply_links_are_marked_as_inferred() -> None:
+    thread = parse_text_page(_page(("Ama", "One."), ("Lin", "Two."), ("Ama", "Three.")), post="P")
+    assert [c.meta.get("reply_inferred", False) for c in thread.comments] == [False, True, True]
+    assert thread.meta["reply_rule"] == "adjacent-signals"
+
+
+def test_replies_option_of_read_threads_and_the_commands(tmp_path, capsys) -> None:
+    import json
+
+    from argmine.cli import main
+    from argmine.readers import read_threads
+
+    path = tmp_path / "page.txt"
+    path.write_text(_page(("Ama", "One."), ("Lin", "Two."), ("Ama", "Three.")), encoding="utf-8")
+    (inferred,) = read_threads("text", path, post="P")
+    (flat,) = read_threads("text", path, post="P", replies="flat")
+    assert [c.reply_to for c in inferred.comments] == ["post", "c1", "c2"]
+    assert [c.reply_to for c in flat.comments] == ["post", "post", "post"]
+    with pytest.raises(ValueError, match="format 'jsonl' takes no replies option"):
+        read_threads("jsonl", path, replies="flat")
+
+    out = tmp_path / "flat.jsonl"
+    assert main(["convert", "--format", "text", str(path), str(out), "--post", "P", "--replies", "flat"]) == 0
+    converted = json.loads(out.read_text(encoding="utf-8"))
+    assert [c["reply_to"] for c in converted["comments"]] == ["post", "post", "post"]
+    assert converted["meta"]["reply_rule"] == "all-to-post"
+    capsys.readouterr()
+    assert main(["convert", "--format", "jsonl", str(out), str(tmp_path / "x.jsonl"), "--replies", "flat"]) == 2
+    assert "takes no replies option" in capsys.readouterr().err
+    # argmine mine passes the option on too (refused here for JSONL before any model loads)
+    assert main(["mine", str(out), "--replies", "flat"]) == 2
+    assert "takes no replies option" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from typing import Any
 
 from argmine.thread import Thread
 
+REPLIES = ("infer", "flat")  # the text format's reply-link rules
 FORMATS = ("jsonl", "cmv", "aae", "rumoureval", "text", "brat", "debagreement", "lei2022")
 
 # Argument-structure corpora: microtexts (and its stance view), web discourse, AbstRCT.
@@ -26,14 +27,21 @@ def read_threads(
     seed: int | None = None,
     unit: str = "paragraph",
     post: str | None = None,
+    replies: str | None = None,
 ) -> Iterator[Thread]:
     """Threads from ``path`` read as ``format``.
 
     ``split`` (train/dev/test/all) and ``seed`` apply to the corpora that define
     splits; ``unit`` to AAE (essay or paragraph); ``post`` (the original post's
-    text) to a copied comment page. An option a format has no use for is an
-    error rather than silently ignored.
+    text) to a copied comment page, and so does ``replies``: ``infer`` (the
+    default) links a comment to the one above it on a clear signal, ``flat``
+    attaches every comment to the post (see ``argmine.readers.text``). An option
+    a format has no use for is an error rather than silently ignored.
     """
+    if replies is not None and (format != "text" or replies not in REPLIES):
+        if format != "text":
+            raise ValueError(f"format {format!r} takes no replies option (its reply links are in the data)")
+        raise ValueError(f"unknown replies rule {replies!r}; expected one of {', '.join(REPLIES)}")
     seeded: dict[str, Any] = {} if seed is None else {"seed": seed}
     if format == "jsonl":
         _reject(format, split=split != "all", seed=seed is not None, post=post is not None)
@@ -59,7 +67,7 @@ def read_threads(
         _reject(format, split=split != "all", seed=seed is not None)
         from argmine.readers.text import read_text_page
 
-        return iter([read_text_page(path, post=post)])
+        return iter([read_text_page(path, post=post, infer_replies=replies != "flat")])
     if format == "brat":
         _reject(format, post=post is not None)
         from argmine.readers.brat import read_brat
