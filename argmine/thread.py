@@ -28,6 +28,7 @@ it without loading a model.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -372,6 +373,7 @@ def _check_component(component: Component, holder_text: str, message: int, index
         )
     if not isinstance(component.label, str) or not component.label:
         raise InvalidThreadError("label must be a non-empty string", field=f"{where}.label")
+    _check_score(component.score, f"{where}.score")
     if component.text != holder_text[start:end]:
         raise InvalidThreadError(
             f"text {_clip(component.text)!r} differs from the slice [{start}, {end}) of its holder: "
@@ -382,6 +384,10 @@ def _check_component(component: Component, holder_text: str, message: int, index
 
 def _check_stance(stance: Stance | None, where: str) -> None:
     if stance is not None:
+        if not isinstance(stance.label, str) or not stance.label.strip():
+            raise InvalidThreadError(f"a stance label must be a non-empty string, got {stance.label!r}",
+                                     field=f"{where}.label")
+        _check_score(stance.score, f"{where}.score")
         _check_value(stance.label, f"{where}.label")
         _check_extra(stance.extra, STANCE_KEYS, where)
 
@@ -491,7 +497,14 @@ def _optional_float(value: Any, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidThreadError(f"expected a number or null, got {value!r}", field=where)
+    _check_score(value, where)
     return float(value)
+
+
+def _check_score(score: Any, where: str) -> None:
+    # NaN and infinity are not JSON: a file holding them could not be read by other tools.
+    if isinstance(score, float) and not math.isfinite(score):
+        raise InvalidThreadError(f"expected a finite number or null, got {score!r}", field=where)
 
 
 def _optional_str(data: Mapping[str, Any], key: str, prefix: str) -> str | None:

@@ -60,7 +60,11 @@ as id. Every ``T`` must then lie inside one message's text or inside a header
 still reads, as plain brat (anchors then become ``Post``/``Comment``
 components of one post).
 
-All files are written atomically; other files in the folder are left alone.
+The folder is written atomically: every file goes into a temporary sibling folder,
+which is renamed into place once complete, so an error part-way leaves the target
+as it was. A target that already holds files is refused (its old threads would read
+back beside the new ones) unless ``replace=True`` (``--force``): then it is replaced
+whole, and its old content is deleted.
 """
 
 from __future__ import annotations
@@ -68,14 +72,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import CorpusFormatError, InvalidThreadError
-from argmine.io_utils import atomic_write, read_text
+from argmine.errors import ArgmineError, CorpusFormatError, InvalidThreadError
+from argmine.io_utils import read_text
 from argmine.readers.splits import assign_groups, check_split
 from argmine.thread import Comment, Component, Post, Relation, Stance, Thread
 
@@ -593,17 +600,25 @@ def write_brat(
     entity_types: Iterable[str] = (),
     relation_types: Iterable[str] = (),
     stance_labels: Iterable[str] = (),
+    replace: bool = False,
 ) -> list[Path]:
     """Write each thread as ``X.txt``, ``X.ann`` and ``X.argmine.json``, then ``annotation.conf``.
 
     ``X`` is the thread id made file-safe (and unique). The extra
     ``entity_types``, ``relation_types`` and ``stance_labels`` are added to
     ``annotation.conf`` beside the types present, so that labels not yet used
-    can be annotated in brat. Returns every path written, ``annotation.conf``
-    last. Raises ``ValueError`` for a label brat cannot hold or a repeated
-    thread id.
+    can be annotated in brat. The folder appears complete or not at all (see
+    the module docstring); one that holds files is an ``ArgmineError`` unless
+    ``replace``, which deletes its old content. Returns every path written,
+    ``annotation.conf`` last. Raises ``ValueError`` for a label brat cannot
+    hold or a repeated thread id.
     """
-    folder = Path(folder)
+    shown = Path(folder)
+    # Absolute, so that "." has a name and a parent; through a symlink, so the link keeps pointing at it.
+    folder = Path(os.path.realpath(shown) if shown.is_symlink() else os.path.abspath(shown))
+    if not folder.name:
+        raise ArgmineError(f"{shown}: cannot write a brat folder at the root of the file system")
+    _check_target(folder, replace, shown)
     types = _Types()
     types.entities.update([POST_TYPE, COMMENT_TYPE])
     for name in entity_types:
@@ -613,7 +628,35 @@ def write_brat(
     for name in stance_labels:
         types.attributes.setdefault(STANCE, set()).add(_check_name(name, "stance label"))
 
-    written: list[Path] = []
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp", dir=folder.parent))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; give the usual permissions
+        names = _write_threads(threads, staging, types)
+        _write_file(staging / "annotation.conf", types.conf())
+        names.append("annotation.conf")
+        _move_into_place(staging, folder, replace, shown)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [shown / name for name in names]
+
+
+def _check_target(folder: Path, replace: bool, shown: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ArgmineError(f"{shown}: is a file; brat output is a folder")
+    if replace or not folder.is_dir():
+        return
+    entries = sorted(os.listdir(folder))
+    if entries:
+        raise ArgmineError(
+            f"{shown}: folder is not empty ({len(entries)} entries, e.g. {entries[0]!r}); its threads would read "
+            "back beside the new ones: give a new or empty folder, or --force to replace it whole (deleting them)"
+        )
+
+
+def _write_threads(threads: Iterable[Thread], staging: Path, types: _Types) -> list[str]:
+    names: list[str] = []
     stems: set[str] = set()
     thread_ids: set[str] = set()
     for thread in threads:
@@ -623,20 +666,63 @@ def write_brat(
         stem = _file_stem(thread.id, stems)
         txt, ann, sidecar = _encode(thread, types)
         try:
-            sidecar_text = json.dumps(sidecar, ensure_ascii=False, indent=2) + "\n"
+            sidecar_text = json.dumps(sidecar, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
         except (TypeError, ValueError) as error:
             raise ValueError(f"thread {thread.id!r}: meta or attributes cannot be written as JSON: {error}") from None
-        paths = (folder / f"{stem}.txt", folder / f"{stem}.ann", folder / f"{stem}{SIDECAR_SUFFIX}")
-        for path, content in zip(paths, (txt, ann, sidecar_text)):
-            with atomic_write(path, "wb") as handle:
-                handle.write(content.encode("utf-8"))
-        written.extend(paths)
+        for name, content in ((f"{stem}.txt", txt), (f"{stem}.ann", ann), (f"{stem}{SIDECAR_SUFFIX}", sidecar_text)):
+            _write_file(staging / name, content)
+            names.append(name)
+    return names
 
-    conf = folder / "annotation.conf"
-    with atomic_write(conf, "wb") as handle:
-        handle.write(types.conf().encode("utf-8"))
-    written.append(conf)
-    return written
+
+def _write_file(path: Path, content: str) -> None:
+    with path.open("wb") as handle:
+        handle.write(content.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _move_into_place(staging: Path, folder: Path, replace: bool, shown: Path) -> None:
+    """Rename the complete ``staging`` folder to ``folder``; an old ``folder`` (``replace``) is set aside, then deleted.
+
+    Between the two renames ``folder`` is briefly absent, never half-written; a crash there leaves the
+    old content in ``.NAME.PID.old`` beside it.
+    """
+    if not folder.exists():
+        os.rename(staging, folder)
+    elif not os.listdir(folder):
+        os.rename(staging, folder)  # rename(2) replaces an empty folder
+    else:
+        if not replace:  # filled since the check: someone else is writing there
+            _check_target(folder, replace, shown)
+        old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+        os.rename(folder, old)
+        try:
+            os.rename(staging, folder)
+        except BaseException:
+            os.rename(old, folder)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_folder(folder.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from argmine.errors import CorpusFormatError, InvalidThreadError
-from argmine.io_utils import atomic_write
+from argmine.io_utils import atomic_write, unicode_bom
 from argmine.thread import MAX_NESTING, Thread
 
 
@@ -22,8 +22,17 @@ def read_jsonl(path: str | Path) -> Iterator[Thread]:
         raise CorpusFormatError("no such file" if not path.exists() else "not a file", source=path)
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and unicode_bom(raw):
+                raise CorpusFormatError(
+                    f"{unicode_bom(raw)} text (it starts with a byte-order mark); argmine JSONL is UTF-8: "
+                    f"convert it first, e.g. iconv -f {unicode_bom(raw)} -t UTF-8",
+                    source=path, line=number,
+                )
             if b"\x00" in raw:
-                raise CorpusFormatError("binary data (NUL byte), expected JSON text", source=path, line=number)
+                raise CorpusFormatError(
+                    "NUL byte: binary data, or UTF-16/32 without a byte-order mark; expected UTF-8 JSON text",
+                    source=path, line=number,
+                )
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:

@@ -261,6 +261,12 @@ def make_windows(
     if word_labels is not None and len(word_labels) != len(tokenized.words):
         raise ValueError(f"{len(word_labels)} word labels for {len(tokenized.words)} words")
     capacity = max_length - len(prefix) - len(suffix)
+    if capacity < 1:  # say which setting: window_bounds alone only knows the capacity
+        raise ValueError(
+            f"max_length {max_length} leaves no room for text in a window ({len(prefix)} tokens before it, "
+            f"{len(suffix)} after: special tokens and context): the model's settings.max_length must be at least "
+            f"{len(prefix) + len(suffix) + 1}"
+        )
     firsts = set(tokenized.word_first_token)
     windows = []
     for start, end in window_bounds(tokenized, capacity, stride):
