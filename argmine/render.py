@@ -15,6 +15,12 @@ scripts and remote loads even if a browser were tricked. Every piece of user
 text (post, comments, authors, ids, labels) is escaped with ``html.escape``,
 inside SVG ``<text>`` and in attributes too, so a comment reading
 ``<script>…</script>`` is shown as those characters.
+
+Control characters are shown, never obeyed, in all three (``visible``): C0 and C1
+controls (ESC starts the sequences that retitle or clear a terminal), DEL, and the
+bidi embeddings, overrides and isolates (U+202E shows the text after it reversed)
+are written as their escapes, ``\\x1b`` or ``\\u202e``; newlines and tabs stay.
+JSON and JSONL output is not rendered and keeps every character exact.
 """
 
 from __future__ import annotations
@@ -74,6 +80,20 @@ def reply_order(thread: Thread) -> Iterator[tuple[Comment, int]]:
         stack.extend((c, depth + 1) for c in reversed(children.get(comment.id, [])))
 
 
+# Characters that steer a terminal or reorder the text around them instead of showing. Newline and tab are
+# kept; carriage return is shown in text and Markdown (it lets a line overwrite another on a terminal) but
+# kept in HTML, whose parser reads it as a newline.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_TERMINAL_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_HTML_CONTROLS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def visible(text: str, *, for_html: bool = False) -> str:
+    """``text`` with each control character written as its escape (``\\x1b``, ``\\u202e``), so it shows."""
+    pattern = _HTML_CONTROLS if for_html else _TERMINAL_CONTROLS
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 # -- plain text ---------------------------------------------------------------------------------
 
 
@@ -100,7 +120,7 @@ def to_text_summary(thread: Thread, *, width: int = 160) -> str:
         empty = " (empty comment)" if not comment.text.strip() else ""
         lines.append(f"{indent}- {comment.author or '(anonymous)'} [{comment.id}]: {stance}{empty}")
         lines += _text_components(comment, indent + "    ", width)
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines)) + "\n"
 
 
 def _text_components(message: Post, indent: str, width: int) -> list[str]:
@@ -201,7 +221,7 @@ def to_markdown(thread: Thread) -> str:
         component_lines = _md_components(comment, indent + "  ")
         if component_lines:
             lines += [*component_lines, ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return visible("\n".join(lines).rstrip()) + "\n"
 
 
 def _md_components(message: Post, indent: str) -> list[str]:
@@ -215,8 +235,8 @@ def _md_components(message: Post, indent: str) -> list[str]:
 
 
 def _e(text: object) -> str:
-    """Escape for HTML text and attribute values (quotes too)."""
-    return html.escape(str(text), quote=True)
+    """Escape for HTML text and attribute values (quotes too), control characters shown (``visible``)."""
+    return html.escape(visible(str(text), for_html=True), quote=True)
 
 
 STYLE = """

@@ -612,7 +612,9 @@ mark { padding: 0 1px; border-radius: 2px; } sup.lab { font-size: .7em; color: #
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    from argmine.render import visible  # control characters shown as escapes, as on every page for people
+
+    return html.escape(visible(str(value), for_html=True), quote=True)
 
 
 def render_errors_html(rows: Sequence[ErrorRow], *, labels: Sequence[str], kind: str, title: str) -> str:
