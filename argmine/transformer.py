@@ -16,7 +16,11 @@ share (offline loading, the checks that turn a bad folder into a
 A checkpoint folder (see ``argmine.checkpoint``) holds ``argmine.json``, the
 tokenizer files, a ``README.md`` card, and ``adapter_config.json`` +
 ``adapter_model.safetensors`` (LoRA) or ``config.json`` + ``model.safetensors``
-(full). Only JSON, safetensors and tokenizer files are read, never the network.
+(full). Only JSON, safetensors and tokenizer files are read, never the network
+and never a checkpoint's own code: every load passes ``trust_remote_code=False``
+and ``use_safetensors=True``, after ``argmine.checkpoint.check_loadable`` has
+refused folders that name code, hold pickles or carry JSON of the wrong type,
+and the weights are refused if any value is NaN or infinite.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from torch import nn
 from argmine.checkpoint import (
     META_FILE,
     CheckpointMeta,
+    check_loadable,
     encoder_fingerprint,
+    json_type,
+    read_json_object,
     read_meta,
     require_files,
     resolve_encoder,
@@ -107,6 +114,7 @@ def build_model(
     if finetune == "full" and lora.full_top_layers:
         raise ValueError("full_top_layers applies to LoRA fine-tuning; finetune=full already trains every layer")
     folder = resolve_encoder(encoder)
+    check_loadable(folder)
     tokenizer = load_tokenizer(folder)
     model = _base_model(auto_class, folder, id2label)
     max_length = settings["max_length"]
@@ -192,6 +200,7 @@ def load_transformer(
     id2label: Sequence[str],
     *,
     head_unit: str | None = None,
+    min_length: int = 1,
 ) -> tuple[nn.Module, Any]:
     """The model and tokenizer of the checkpoint ``folder`` whose ``meta`` the caller has read and checked.
 
@@ -200,21 +209,63 @@ def load_transformer(
     saved head's size is checked against ``id2label`` before anything is built,
     for a message that names the likely cause; without it a mismatch surfaces
     as a load error. A LoRA checkpoint is rebuilt on its base encoder after
-    checking the encoder's fingerprint.
+    checking the encoder's fingerprint. ``settings.max_length`` must lie
+    between ``min_length`` and the encoder's positions, as ``build_model``
+    asks. Nothing is built before every check has passed.
     """
+    check_loadable(folder)
     require_files(folder, TOKENIZER_FILES)
     if meta.finetune == "lora":
         require_files(folder, LORA_FILES)
-        if head_unit is not None:
-            check_head(folder / "adapter_model.safetensors", len(id2label), head_unit)
+        weights = folder / "adapter_model.safetensors"
         encoder = verify_base_encoder(meta, folder)
-        model = _load_lora(folder, encoder, auto_class, id2label)
+        config = encoder / "config.json"
     else:
         require_files(folder, FULL_FILES)
-        if head_unit is not None:
-            check_head(folder / "model.safetensors", len(id2label), head_unit)
+        weights, encoder, config = folder / "model.safetensors", folder, folder / "config.json"
+    check_max_length(folder / META_FILE, meta.settings.get("max_length"), config, min_length)
+    if head_unit is not None:
+        check_head(weights, len(id2label), head_unit)
+    check_finite(weights, "the LoRA adapter" if meta.finetune == "lora" else "the model")
+    if meta.finetune == "lora":
+        model = _load_lora(folder, encoder, auto_class, id2label)
+    else:
         model = _load_full(folder, auto_class, id2label)
     return model, load_tokenizer(folder)
+
+
+def check_max_length(where: Path, max_length: Any, config: Path, min_length: int) -> None:
+    """``max_length`` (from ``where``) must be an integer within the positions the encoder's ``config`` has.
+
+    A window longer than the position embeddings would load and then fail on
+    the first long text.
+    """
+    if not isinstance(max_length, int) or isinstance(max_length, bool):
+        raise CheckpointError(f"{where}: field 'settings.max_length' must be an integer, got {json_type(max_length)}")
+    positions = read_json_object(config).get("max_position_embeddings") or max_length
+    if not min_length <= max_length <= positions:
+        raise CheckpointError(
+            f"{where}: settings.max_length is {max_length}, but must lie between {min_length} and the "
+            f"{positions} positions of the encoder ({config})"
+        )
+
+
+def check_finite(weights: Path, what: str = "the weights") -> None:
+    """Every floating-point tensor in ``weights`` (``what``) must be finite: a NaN head loads, then finds nothing."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            for name in handle.keys():  # noqa: SIM118 (a safetensors handle is no dict)
+                tensor = handle.get_tensor(name)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    bad = "NaN" if bool(torch.isnan(tensor).any()) else "infinite"
+                    raise CheckpointError(f"{weights}: tensor {name!r} holds {bad} values; refused")
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(
+            f"{weights}: cannot load {what}, not a readable safetensors file ({first_line(error)})"
+        ) from None
 
 
 def load_tokenizer(folder: Path) -> Any:
@@ -222,8 +273,8 @@ def load_tokenizer(folder: Path) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as error:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError) as error:  # a bad file meets any of them
         raise CheckpointError(f"{folder}: cannot load the tokenizer ({first_line(error)})") from None
     if not getattr(tokenizer, "is_fast", False):
         raise CheckpointError(
@@ -290,27 +341,40 @@ def _split_layers(model: nn.Module, full_top_layers: int) -> tuple[list[int], li
     return list(range(first_full)), [f"encoder.layer.{i}" for i in range(first_full, count)]
 
 
+# Offline, no checkpoint code, safetensors only: for every model transformers builds here.
+SAFE_LOAD = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True}
+
+
 def _base_model(auto_class: Any, encoder: Path, id2label: Sequence[str]) -> nn.Module:
-    with quiet():
-        return auto_class.from_pretrained(
-            str(encoder),
-            local_files_only=True,
-            num_labels=len(id2label),
-            id2label=dict(enumerate(id2label)),
-            label2id={label: i for i, label in enumerate(id2label)},
-        )
+    from safetensors import SafetensorError
+
+    try:
+        with quiet():
+            return auto_class.from_pretrained(
+                str(encoder),
+                **SAFE_LOAD,
+                num_labels=len(id2label),
+                id2label=dict(enumerate(id2label)),
+                label2id={label: i for i, label in enumerate(id2label)},
+            )
+    except (RuntimeError, ValueError, OSError, TypeError, AttributeError, KeyError, SafetensorError) as error:
+        raise CheckpointError(f"{encoder}: cannot load the encoder ({first_line(error)})") from None
 
 
 def _load_lora(folder: Path, encoder: Path, auto_class: Any, id2label: Sequence[str]) -> nn.Module:
-    from peft import PeftModel
+    from peft import LoraConfig, PeftModel
     from peft.utils import get_peft_model_state_dict
     from safetensors import SafetensorError, safe_open
 
     base = _base_model(auto_class, encoder, id2label)
     try:
         with quiet():
-            model = PeftModel.from_pretrained(base, str(folder), is_trainable=False)
-    except (RuntimeError, ValueError, OSError, KeyError, TypeError, SafetensorError) as error:
+            # the config read here, from the file check_loadable passed, not looked up again by peft
+            config = LoraConfig.from_pretrained(str(folder), local_files_only=True)
+            model = PeftModel.from_pretrained(
+                base, str(folder), config=config, is_trainable=False, local_files_only=True, use_safetensors=True
+            )
+    except (RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError, SafetensorError) as error:
         raise CheckpointError(f"{folder}: cannot load the LoRA adapter ({first_line(error)})") from None
     with safe_open(str(folder / "adapter_model.safetensors"), framework="pt") as handle:
         saved = set(handle.keys())
@@ -329,18 +393,15 @@ def _load_lora(folder: Path, encoder: Path, auto_class: Any, id2label: Sequence[
 def _load_full(folder: Path, auto_class: Any, id2label: Sequence[str]) -> nn.Module:
     from safetensors import SafetensorError
 
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{folder / 'config.json'}: not valid JSON ({error})") from None
+    config = read_json_object(folder / "config.json")
     saved_map = config.get("id2label") or {}
     saved = [saved_map.get(str(i)) for i in range(len(saved_map))]
     if saved != list(id2label):
         raise CheckpointError(f"{folder}: config.json labels {saved} differ from argmine.json's {list(id2label)}")
     try:
         with quiet():
-            model, info = auto_class.from_pretrained(str(folder), local_files_only=True, output_loading_info=True)
-    except (RuntimeError, ValueError, OSError, SafetensorError) as error:
+            model, info = auto_class.from_pretrained(str(folder), **SAFE_LOAD, output_loading_info=True)
+    except (RuntimeError, ValueError, OSError, TypeError, AttributeError, KeyError, SafetensorError) as error:
         raise CheckpointError(f"{folder}: cannot load the model ({first_line(error)})") from None
     if info.get("missing_keys") or info.get("mismatched_keys"):
         missing = sorted(info.get("missing_keys") or []) + [str(k) for k in info.get("mismatched_keys") or []]

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 KIND = "components"
 DECODINGS = ("viterbi", "argmax")
+MIN_LENGTH = 8  # tokens in a window, special tokens included
 MAX_CONTEXT_TOKENS = 16  # a context names a position in a few words; it must leave the window for the text
 # LoRA on every linear layer of the encoder blocks (names are suffixes of BERT module names).
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
@@ -133,7 +134,7 @@ class Segmenter:
                 "decoding": decoding,
                 "context": context,
             },
-            min_length=8,
+            min_length=MIN_LENGTH,
             finetune=finetune,
             lora=LoraSettings(
                 lora_rank, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES, full_top_layers
@@ -172,7 +173,13 @@ class Segmenter:
             raise CheckpointError(f"{where}: settings.decoding must be one of {', '.join(DECODINGS)}")
         if meta.settings.get("context", "none") not in CONTEXTS:
             raise CheckpointError(f"{where}: settings.context must be one of {', '.join(CONTEXTS)}")
-        model, tokenizer = load_transformer(folder, meta, AutoModelForTokenClassification, tags, head_unit="tags")
+        if not 0 <= meta.settings["stride"] <= meta.settings["max_length"] // 2:
+            raise CheckpointError(
+                f"{where}: settings.stride {meta.settings['stride']} must lie between 0 and max_length / 2"
+            )
+        model, tokenizer = load_transformer(
+            folder, meta, AutoModelForTokenClassification, tags, head_unit="tags", min_length=MIN_LENGTH
+        )
         log.info("loaded segmenter %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
 

@@ -24,7 +24,6 @@ model run the very same arithmetic.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -36,7 +35,17 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from argmine.checkpoint import CheckpointMeta, card_scores, read_meta, require_files, staged_folder, write_meta
+from argmine.checkpoint import (
+    CheckpointMeta,
+    card_scores,
+    check_loadable,
+    json_type,
+    read_json_object,
+    read_meta,
+    require_files,
+    staged_folder,
+    write_meta,
+)
 from argmine.errors import CheckpointError
 from argmine.io_utils import write_json
 from argmine.stance.inputs import StanceInput, TextPair, as_input
@@ -268,18 +277,22 @@ class SklearnStanceClassifier:
 
         folder = Path(folder)
         meta = read_meta(folder, kind=KIND)
+        check_loadable(folder)  # pickles (a model.pkl instead of the safetensors) are refused by name
         require_files(folder, [FEATURES_FILE, WEIGHTS_FILE])
         path = folder / FEATURES_FILE
-        try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise CheckpointError(f"{path}: not valid JSON ({error})") from None
+        spec = read_json_object(path)
         try:
             tensors = load_file(str(folder / WEIGHTS_FILE))
         except (SafetensorError, OSError, ValueError) as error:
             raise CheckpointError(f"{folder / WEIGHTS_FILE}: unreadable ({error})") from None
+        for name, tensor in sorted(tensors.items()):  # a NaN weight would load and then decide nothing
+            if np.issubdtype(tensor.dtype, np.floating) and not np.isfinite(tensor).all():
+                bad = "NaN" if np.isnan(tensor).any() else "infinite"
+                raise CheckpointError(f"{folder / WEIGHTS_FILE}: tensor {name!r} holds {bad} values; refused")
         if spec.get("word_pattern") != WORD_PATTERN or spec.get("dense") != list(DENSE_FEATURES):
             raise CheckpointError(f"{path}: written with other features than this argmine computes")
+        if not isinstance(spec.get("blocks"), (list, type(None))):
+            raise CheckpointError(f"{path}: field 'blocks' must be a list, got {json_type(spec['blocks'])}")
         blocks = []
         for i, block in enumerate(spec.get("blocks") or []):
             blocks.append(_block_from_json(block, tensors.get(f"idf/{i}"), f"{path}: blocks[{i}]"))

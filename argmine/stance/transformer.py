@@ -47,6 +47,7 @@ DEFAULT_LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "inte
 # Trained in full and saved with the adapters: the new head, and (for cls pooling) the pooler it reads.
 LORA_SAVED_MODULES = {"cls": ("classifier", "pooler"), "mean": ("classifier",)}
 POOLINGS = tuple(LORA_SAVED_MODULES)
+MIN_LENGTH = 16  # tokens: the shortest max_length a pair of texts can be encoded in
 
 
 class MeanPooled(nn.Module):
@@ -153,7 +154,7 @@ class TransformerStanceClassifier:
                 "parent_reserve": parent_reserve,
                 "pooling": pooling,
             },
-            min_length=16,
+            min_length=MIN_LENGTH,
             finetune=finetune,
             lora=LoraSettings(
                 lora_r, lora_alpha, lora_dropout, tuple(lora_targets), LORA_SAVED_MODULES[pooling], full_top_layers
@@ -175,9 +176,20 @@ class TransformerStanceClassifier:
 
         folder = Path(folder)
         meta = read_transformer_meta(folder, KIND)
-        if not isinstance(meta.settings.get("max_length"), int):
-            raise CheckpointError(f"{folder / META_FILE}: settings.max_length must be an integer")
-        model, tokenizer = load_transformer(folder, meta, AutoModelForSequenceClassification, meta.labels)
+        where = folder / META_FILE
+        for key in ("max_length", "post_reserve", "parent_reserve"):
+            value = meta.settings.get(key, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise CheckpointError(f"{where}: settings.{key} must be a non-negative integer, got {value!r}")
+        reserves = meta.settings.get("post_reserve", 64) + meta.settings.get("parent_reserve", 48)
+        if meta.settings.get("max_length", 0) < reserves + 24:  # create() asks this and room for special tokens
+            raise CheckpointError(
+                f"{where}: settings.max_length {meta.settings.get('max_length')} leaves too little room after the "
+                f"post and parent reserves ({reserves} tokens)"
+            )
+        model, tokenizer = load_transformer(
+            folder, meta, AutoModelForSequenceClassification, meta.labels, min_length=MIN_LENGTH
+        )
         log.info("loaded stance classifier %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
 
