@@ -12,12 +12,14 @@ copy of it the way an attacker (or a hand edit) would, and runs ``argmine mine .
     NaN weights     in the segmenter's adapter, a full stance model, the scikit-learn baseline
 
 Each must exit 2 with one line naming the file and field, print nothing on stdout, ask nothing, and never
-write the marker. All of them load without complaint (or run the code) on argmine before these checks.
+write the marker. Before these checks each of them loaded silently, ran the code, read the pickle,
+ended in a traceback, or failed with a line that named neither the file nor the field.
 """
 
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import pickle
 import shutil
@@ -277,8 +279,6 @@ def test_a_base_encoder_with_pickle_weights_is_never_read(built, tmp_path, capsy
     loads: list[object] = []
     original = torch.load
     monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or original(*a, **k))
-    import hashlib
-
     sha = hashlib.sha256((encoder / "pytorch_model.bin").read_bytes()).hexdigest()
     edit_meta(pipeline / "components", base_encoder=str(encoder), base_sha256=sha)
     refused(capsys, built, pipeline, "pytorch_model.bin", "safetensors")
