@@ -1034,8 +1034,13 @@ def draw_headline(groups: Sequence[RunGroup], keys: Sequence[str], path: str | P
 
 
 def render_results(groups: Sequence[RunGroup], checkpoints: Sequence[Path], *, roots: Sequence[str | Path],
-                   results_path: str | Path) -> str:
-    """experiments/RESULTS.md: every experiment setting and shipped checkpoint with command, data, seeds, numbers."""
+                   results_path: str | Path, checkpoint_meta: Mapping[Path, Mapping[str, Any]] | None = None) -> str:
+    """experiments/RESULTS.md: every experiment setting and shipped checkpoint with command, data, seeds, numbers.
+
+    ``checkpoint_meta`` gives a checkpoint's ``argmine.json`` (what the table shows of it) instead of
+    reading it: a checkpoint kept from the results file being merged into may be gone from disk.
+    The file ends in its run records (see ``merge_results``), invisible in rendered Markdown.
+    """
     roots_shown = " ".join(_display(Path(r)) for r in roots)
     lines = [
         "# Results",
@@ -1071,7 +1076,7 @@ def render_results(groups: Sequence[RunGroup], checkpoints: Sequence[Path], *, r
                   "| checkpoint | kind | experiment | seed | data | command | dev headline (at training) |",
                   "|---|---|---|---|---|---|---|"]
         for folder in checkpoints:
-            meta = _load_json(folder / "argmine.json")
+            meta = (checkpoint_meta or {}).get(folder) or _load_json(folder / "argmine.json")
             info = dict(meta.get("training") or {})
             dev = dict(info.get("metrics") or {})
             numbers = [k for k in RUN_HEADLINE if isinstance(dev.get(k), (int, float))]
@@ -1082,7 +1087,128 @@ def render_results(groups: Sequence[RunGroup], checkpoints: Sequence[Path], *, r
                 f"{_md(info.get('seed', '–'))} | {_md(data.get('name', '–'))} / {_md(data.get('dev', '–'))} | "
                 f"`{_md(portable_command(info.get('command', '–')))}` | {heads} |"
             )
+    base = os.path.dirname(os.path.abspath(results_path))  # paths relative to the file: no machine paths in it
+    records = [{"roots": [os.path.relpath(r, base) for r in roots]}]
+    records += [{"run": _run_record(run, base)} for g in groups for run in g.runs]
+    records += [{"checkpoint": {"path": os.path.relpath(c, base), "meta": _checkpoint_record(
+        (checkpoint_meta or {}).get(c) or _load_json(c / "argmine.json"))}} for c in checkpoints]
+    lines += ["", RECORDS_BEGIN]
+    # ">" only occurs inside JSON strings, where \u003e means the same: no record can end the comment early.
+    lines += [json.dumps(r, ensure_ascii=False, sort_keys=True, default=str).replace(">", "\\u003e") for r in records]
+    lines.append(RECORDS_END)
     return "\n".join(lines) + "\n"
+
+
+# -- merging into an existing results file ------------------------------------
+
+# The results file carries what it was made from, so that a report of new runs merges into it by run.
+RECORDS_BEGIN = "<!-- argmine report records v1: the runs above, read back to merge new runs in; do not edit"
+RECORDS_END = "-->"
+
+
+def _run_record(run: RunRecord, base: str) -> dict[str, Any]:
+    """What ``group_runs`` and ``render_results`` read of a run (headline metrics only); paths relative to ``base``."""
+    return {
+        "path": os.path.relpath(run.path, base), "name": run.name, "kind": run.command_kind, "identity": dict(run.identity),
+        "seed": run.seed, "metrics": {k: run.metrics[k] for k in RUN_HEADLINE if k in run.metrics},
+        "overrides": list(run.overrides), "command": run.command, "data": run.data, "split": run.split,
+        "checkpoint": os.path.relpath(run.checkpoint, base) if run.checkpoint is not None else None,
+    }
+
+
+def _checkpoint_record(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What the "Checkpoints outside run folders" table shows of an ``argmine.json``."""
+    info = dict(meta.get("training") or {})
+    keep = ("experiment", "seed", "data", "command")
+    training = {k: info[k] for k in keep if k in info}
+    training["metrics"] = {k: v for k, v in dict(info.get("metrics") or {}).items() if k in RUN_HEADLINE}
+    return {"kind": meta.get("kind"), "training": training}
+
+
+@dataclass(frozen=True)
+class ResultsRecords:
+    """The run records at the end of a results file."""
+
+    roots: tuple[str, ...]
+    runs: tuple[RunRecord, ...]
+    checkpoints: Mapping[Path, Mapping[str, Any]]
+
+
+def read_results_records(path: str | Path) -> ResultsRecords:
+    """The records ``render_results`` wrote at the end of ``path``; an ``ArgmineError`` when it has none."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ArgmineError(f"{path}: cannot read the results file to merge into ({error})") from None
+    if RECORDS_BEGIN not in lines:
+        raise ArgmineError(
+            f"{path}: exists and holds no run records of `argmine report` (written by hand or by an older version), "
+            "so new runs cannot be merged into it: give --force to replace it with the runs given, or another file"
+        )
+    start = lines.index(RECORDS_BEGIN) + 1
+    base = Path(os.path.dirname(os.path.abspath(path)))  # recorded paths are relative to the file
+
+    def where(recorded: str) -> Path:
+        return Path(os.path.normpath(base / recorded))
+
+    roots: list[str] = []
+    runs: list[RunRecord] = []
+    checkpoints: dict[Path, Mapping[str, Any]] = {}
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line == RECORDS_END:
+            break
+        try:
+            record = json.loads(line)
+            if "roots" in record:
+                roots += [str(where(r)) for r in record["roots"]]
+            elif "run" in record:
+                r = record["run"]
+                runs.append(RunRecord(
+                    path=where(r["path"]), name=str(r["name"]), command_kind=str(r["kind"]), config={},
+                    identity=dict(r["identity"]), seed=r["seed"], metrics=dict(r["metrics"]),
+                    overrides=tuple(map(str, r["overrides"])), command=r["command"],
+                    checkpoint=where(r["checkpoint"]) if r["checkpoint"] else None, data=str(r["data"]),
+                    split=str(r["split"]), source=str(path),
+                ))
+            else:
+                checkpoints[where(record["checkpoint"]["path"])] = dict(record["checkpoint"]["meta"])
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ArgmineError(f"{path}:{number}: malformed run record ({error}); --force replaces the file") from None
+    else:
+        raise ArgmineError(f"{path}: the run records have no end ({RECORDS_END!r}); --force replaces the file")
+    return ResultsRecords(tuple(roots), tuple(runs), checkpoints)
+
+
+def merge_results(
+    previous: ResultsRecords, runs: Sequence[RunRecord], checkpoints: Mapping[Path, Mapping[str, Any]],
+    roots: Sequence[str | Path],
+) -> tuple[list[RunRecord], dict[Path, Mapping[str, Any]], list[str], int, int]:
+    """Merge by run: a run read now replaces the record of the same folder; other records are kept.
+
+    A recorded run below one of ``roots`` that is no longer found there was deleted or moved by its
+    owner and is dropped (the folder just read is the truth about what lies below it). Returns the
+    runs, the checkpoints and the roots of the merged file, how many runs were kept and dropped.
+    """
+    def key(path: str | Path) -> str:
+        return os.path.abspath(path)
+
+    fresh = {key(run.path) for run in runs}
+    scanned = [key(root) for root in roots]
+    kept, dropped = [], 0
+    for run in previous.runs:
+        if key(run.path) in fresh:
+            continue
+        if any(Path(key(run.path)).is_relative_to(root) for root in scanned):
+            dropped += 1
+            continue
+        kept.append(run)
+    merged = sorted([*kept, *runs], key=lambda run: key(run.path))
+    owned = {key(run.checkpoint) for run in merged if run.checkpoint is not None}
+    old = {p: m for p, m in previous.checkpoints.items()
+           if key(p) not in owned and not any(Path(key(p)).is_relative_to(root) for root in scanned)}
+    all_roots = list(dict.fromkeys([*previous.roots, *scanned]))
+    return merged, {**old, **checkpoints}, all_roots, len(kept), dropped
 
 
 def _commands(group: RunGroup) -> list[str]:
@@ -1103,8 +1229,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """``argmine report DIR... [--out DIR] [--results FILE]``."""
     parser.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders; every run folder below is read")
     parser.add_argument("--out", type=Path, default=None, help="where runs_summary.* go (default: the first DIR)")
-    parser.add_argument("--results", type=Path, default=None, help="also (re)write this results file, e.g. "
-                        "experiments/RESULTS.md")
+    parser.add_argument("--results", type=Path, default=None, help="also write this results file, e.g. "
+                        "experiments/RESULTS.md; an existing one is merged into by run (its other runs' rows are kept)")
+    parser.add_argument("--force", action="store_true", help="--results: replace the file with the runs given only "
+                        "(needed for a file without run records, e.g. written by hand)")
     parser.add_argument("--seed-key", action="append", default=None, metavar="KEY",
                         help=f"config key that holds the seed (default {', '.join(SEED_KEYS)}); repeatable")
     parser.add_argument("--ignore", action="append", default=None, metavar="KEY",
@@ -1123,12 +1251,24 @@ def run_report(args: argparse.Namespace) -> int:
         )
     groups = group_runs(runs)
     written = write_runs_report(groups, args.out or args.dirs[0])
+    merged = ""
     if args.results is not None:
-        checkpoints = find_checkpoints(args.dirs, runs)
+        metas = {c: _load_json(c / "argmine.json") for c in find_checkpoints(args.dirs, runs)}
+        results_runs, roots = list(runs), [os.path.abspath(d) for d in args.dirs]
+        if args.results.is_file() and not getattr(args, "force", False):
+            results_runs, metas, roots, kept, dropped = merge_results(
+                read_results_records(args.results), runs, metas, args.dirs
+            )
+            merged = f" (merged: {kept} runs kept from it" + (
+                f", {dropped} dropped that are no longer below {', '.join(map(str, args.dirs))})" if dropped else ")"
+            )
+        results_groups = group_runs(results_runs)
+        text = render_results(results_groups, sorted(metas), roots=roots, results_path=args.results,
+                              checkpoint_meta=metas)
         with atomic_write(args.results) as handle:
-            handle.write(render_results(groups, checkpoints, roots=args.dirs, results_path=args.results))
+            handle.write(text)
         written.append(args.results)
-    print(f"{len(runs)} runs in {len(groups)} settings; wrote " + ", ".join(map(str, written)))
+    print(f"{len(runs)} runs in {len(groups)} settings; wrote " + ", ".join(map(str, written)) + merged)
     return 0
 
 
@@ -1150,6 +1290,8 @@ __all__ = [
     "read_run",
     "render_errors_html",
     "render_report_markdown",
+    "merge_results",
+    "read_results_records",
     "render_results",
     "run_report",
     "summarize",

@@ -482,3 +482,49 @@ def test_extra_training_corpora_show_as_one_setting_without_their_paths():
         "data.extra_train": "aae2=aae2 (components), rumoureval=rumoureval2019_3way (stance)",
     }
     assert fold_extra_train({"name": "x"}) == {"name": "x"}
+
+
+def test_results_merge_by_run_into_an_existing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17, item 9: reporting new runs into a results file keeps the rows of the runs already in it."""
+    import shutil
+
+    root = sweep(tmp_path)
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    results = tmp_path / "RESULTS.md"
+    report = lambda *dirs, force=False: run_report(parser.parse_args(  # noqa: E731
+        [*map(str, dirs), "--out", str(tmp_path / "out"), "--results", str(results), *(["--force"] if force else [])]))
+    assert report(root / "multirun") == 0
+    assert report(root / "runs") == 0  # the aae run only: the cmv rows stay
+    text = results.read_text(encoding="utf-8")
+    assert "merged: 5 runs kept from it" in capsys.readouterr().out
+    assert "aae2_components" in text and "0.6000 ± 0.1000" in text and "| cmv_components [" in text
+    assert f"--results {results}" in text and "multirun" in text.split("\n")[2] and "runs" in text.split("\n")[2]
+
+    everything = tmp_path / "everything.md"
+    run_report(parser.parse_args([str(root / "multirun"), str(root / "runs"), "--out", str(tmp_path / "out"),
+                                  "--results", str(everything)]))
+    assert text.replace(str(results), "X") == everything.read_text(encoding="utf-8").replace(str(everything), "X")
+    assert report(root / "runs") == 0
+    assert results.read_text(encoding="utf-8") == text  # merging the same runs again changes nothing
+
+    # A run deleted below a folder reported again is gone from the file; runs elsewhere stay.
+    shutil.rmtree(root / "multirun" / "cmv_components" / "2024-01-02_00-00-00")
+    assert report(root / "multirun") == 0
+    text = results.read_text(encoding="utf-8")
+    assert "2 dropped" in capsys.readouterr().out  # the two runs of that folder
+    assert "trainer.learning_rate=0.001" not in text and "aae2_components" in text
+
+
+def test_results_without_run_records_are_replaced_only_with_force(tmp_path: Path) -> None:
+    root = sweep(tmp_path)
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Results\n\nNotes written by hand, 258 lines of them.\n", encoding="utf-8")
+    args = [str(root / "runs"), "--out", str(tmp_path / "out"), "--results", str(results)]
+    with pytest.raises(ArgmineError, match="RESULTS.md: exists and holds no run records.*--force"):
+        run_report(parser.parse_args(args))
+    assert "by hand" in results.read_text(encoding="utf-8")
+    assert run_report(parser.parse_args([*args, "--force"])) == 0
+    assert "aae2_components" in results.read_text(encoding="utf-8")
