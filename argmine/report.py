@@ -1109,7 +1109,8 @@ RECORDS_END = "-->"
 def _run_record(run: RunRecord, base: str) -> dict[str, Any]:
     """What ``group_runs`` and ``render_results`` read of a run (headline metrics only); paths relative to ``base``."""
     return {
-        "path": os.path.relpath(run.path, base), "name": run.name, "kind": run.command_kind, "identity": dict(run.identity),
+        "path": os.path.relpath(run.path, base), "name": run.name, "kind": run.command_kind,
+        "identity": dict(run.identity),
         "seed": run.seed, "metrics": {k: run.metrics[k] for k in RUN_HEADLINE if k in run.metrics},
         "overrides": list(run.overrides), "command": run.command, "data": run.data, "split": run.split,
         "checkpoint": os.path.relpath(run.checkpoint, base) if run.checkpoint is not None else None,
