@@ -57,6 +57,7 @@ def load_gold(
     component_labels: Mapping[str, str] | None = None,
     relation_polarity: Mapping[str, str] | None = None,
     stance_map: Mapping[str, str] | None = None,
+    view: str | None = None,
     limit: int | None = None,
 ) -> list[Thread]:
     """The threads of one split with the config's labels.
@@ -64,21 +65,31 @@ def load_gold(
     ``relation_polarity`` derives each reply's stance from its relations to the
     post (CMV); ``stance_map`` renames stance labels (e.g. RumourEval's four
     labels to support / attack / none). ``limit`` keeps the first N threads
-    (smoke runs) and says so in the log.
+    (smoke runs) and says so in the log. ``view`` re-reads each thread for
+    stance (``argmine.stance.views``: an essay's claims toward its major claim);
+    a thread the view finds nothing in is left out and counted in the log.
     """
     from argmine.stance.gold import derive_cmv_stances, map_stances
+    from argmine.stance.views import apply_view
 
     threads: Iterable[Thread] = read_threads(format, path, split=split, seed=seed, unit=unit or "paragraph")
     if limit is not None:
         threads = itertools.islice(threads, limit)
     out = []
+    without = 0
     for thread in threads:
         if component_labels:
             thread = relabel_components(thread, component_labels)
         if relation_polarity:
             thread = derive_cmv_stances(thread, relation_polarity)
+        viewed = apply_view(thread, view)
+        if viewed is None:
+            without += 1
+            continue
         if stance_map:
-            thread = map_stances(thread, stance_map)
-        out.append(thread)
+            viewed = map_stances(viewed, stance_map)
+        out.append(viewed)
+    if view is not None:
+        log.info("view %s: %d threads, %d without anything to view left out", view, len(out), without)
     log.info("%s %s split %s: %d threads%s", format, path, split, len(out), f" (limit {limit})" if limit else "")
     return out

@@ -14,10 +14,11 @@ from argmine.thread import Post, Stance, Thread
 if TYPE_CHECKING:
     from argmine.stance.baseline import SklearnStanceClassifier
     from argmine.stance.ensemble import EnsembleStanceClassifier
+    from argmine.stance.pair import PairStanceClassifier
     from argmine.stance.transformer import TransformerStanceClassifier
 
 M = TypeVar("M", bound=Post)
-STANCE_KINDS = ("stance", "stance-sklearn", "stance-ensemble")  # what load_stance_classifier reads
+STANCE_KINDS = ("stance", "stance-sklearn", "stance-ensemble", "stance-pair")  # what load_stance_classifier reads
 
 
 class StanceClassifier(Protocol):
@@ -31,7 +32,7 @@ class StanceClassifier(Protocol):
 
 def load_stance_classifier(
     folder: str | Path,
-) -> TransformerStanceClassifier | SklearnStanceClassifier | EnsembleStanceClassifier:
+) -> TransformerStanceClassifier | SklearnStanceClassifier | EnsembleStanceClassifier | PairStanceClassifier:
     """The classifier saved in ``folder``, by the kind its ``argmine.json`` names."""
     meta = read_meta(folder, kind=STANCE_KINDS)
     if meta.kind == "stance-ensemble":
@@ -42,6 +43,10 @@ def load_stance_classifier(
         from argmine.stance.baseline import SklearnStanceClassifier
 
         return SklearnStanceClassifier.from_pretrained(folder)
+    if meta.kind == "stance-pair":
+        from argmine.stance.pair import PairStanceClassifier
+
+        return PairStanceClassifier.from_pretrained(folder)
     from argmine.stance.transformer import TransformerStanceClassifier
 
     return TransformerStanceClassifier.from_pretrained(folder)
