@@ -203,6 +203,9 @@ def _run_hydra(command: str, overrides: list[str]) -> int:
             raise
         print(f"argmine {command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interrupted:  # the run says whether and how it can be resumed
+        print(f"argmine {command}: {str(interrupted) or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

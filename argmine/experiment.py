@@ -1,7 +1,10 @@
 """Hydra entry points: ``argmine train`` and ``argmine evaluate``.
 
-Only this module knows Hydra. It maps the composed config (``conf/``) onto the
-plain typed functions of the library and writes the run folder:
+Only this module knows Hydra. It builds the typed settings of ``argmine.settings``
+from the composed config (``conf/``; an unknown key, a wrong type or a bad value is
+an error naming it, before anything loads), hands them whole to the library's
+trainers, and writes the run folder (locked by ``.lock`` while a run uses it; a
+run that fails before it has trained anything leaves none):
 
     runs/<name>/<time>/
       .hydra/config.yaml   the resolved config (Hydra writes it)
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,20 @@ from omegaconf import DictConfig, OmegaConf
 from argmine.data import load_gold, model_labels
 from argmine.errors import ArgmineError
 from argmine.io_utils import write_json
+from argmine.settings import (
+    BothTask,
+    ComponentsTask,
+    EvaluateSettings,
+    SettingsError,
+    StanceModel,
+    StanceTask,
+    TrainSettings,
+    TransformerSettings,
+    did_you_mean,
+    from_mapping,
+    model_settings,
+    task_settings,
+)
 from argmine.resources import conf_dir
 from argmine.stance.predict import STANCE_KINDS
 
@@ -56,6 +75,7 @@ def _gold(data: DictConfig, split: str, path: str | None = None) -> list:
         component_labels=_plain(data.get("component_labels")),
         relation_polarity=_plain(data.get("relation_polarity")),
         stance_map=_plain(data.get("stance_map")),
+        view=data.get("view"),
         limit=data.get("limit"),
     )
 
@@ -95,6 +115,31 @@ def _for(part: str, train: list, extras: dict[str, tuple[str, list]]) -> list:
     return train + [t for use, threads in extras.values() if use in (part, "both") for t in threads]
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """The ``trainer``, ``model`` and ``task`` groups of a training config, built and checked."""
+
+    trainer: TrainSettings
+    model: StanceModel
+    task: ComponentsTask | StanceTask | BothTask
+
+
+def train_settings(cfg: DictConfig) -> RunSettings:
+    """``cfg``'s trainer, model and task as typed settings: every key known, of its type and in range.
+
+    Takes milliseconds and loads nothing, so a mistake surfaces before any data or model does.
+    """
+    trainer = from_mapping(TrainSettings, _plain(cfg.get("trainer")), "trainer")
+    model = model_settings(_plain(cfg.get("model")))
+    task = task_settings(_plain(cfg.get("task")))
+    if task.kind in ("components", "both") and type(model) is not TransformerSettings:
+        raise SettingsError(
+            f"model.classifier={model.classifier}: task.kind={task.kind} trains a segmenter, "
+            "which needs a transformer model (model=minilm)"
+        )
+    return RunSettings(trainer, model, task)
+
+
 def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
     """Train the configured task on ``data.train_split``, select on ``data.dev_split``; return the metrics.
 
@@ -102,13 +147,14 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
     classifier) or ``both``: the two trained one after the other on the same
     data and joined into one pipeline checkpoint (``argmine mine`` loads it).
     """
-    data, task, trainer = cfg.data, cfg.task, cfg.trainer
-    train = _gold(data, data.train_split)
-    extras = _extra_train(data)
-    dev = _gold(data, data.dev_split, data.get("dev_path")) if data.get("dev_split") else None
+    settings = train_settings(cfg)  # before anything loads
+    data, task, trainer = cfg.data, settings.task, settings.trainer
     state_dir = run_dir / "state"
     if state_dir.exists() and not trainer.resume:
         raise ValueError(f"{state_dir} exists: pass trainer.resume=true to continue that run, or use a new run folder")
+    train = _gold(data, data.train_split)
+    extras = _extra_train(data)
+    dev = _gold(data, data.dev_split, data.get("dev_path")) if data.get("dev_split") else None
     info = {
         "experiment": cfg.name,
         "command": command,
@@ -126,26 +172,43 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         }
     checkpoint = run_dir / "checkpoint"
     writer = _is_rank0()  # under torchrun all ranks train; rank 0 alone writes the run folder
+    labels = {"components": model_labels(data.component_labels or {}), "stance": list(data.stance_labels or [])}
     if task.kind == "components":
-        metrics = _train_components(cfg, _for("components", train, extras), dev, checkpoint, state_dir, info)
+        components_train = _for("components", train, extras)
+        metrics = _train_components(settings, labels, components_train, dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
-        metrics = _train_stance(cfg, _for("stance", train, extras), dev, checkpoint, state_dir, info)
-    elif task.kind == "both":
+        metrics = _train_stance(settings, labels, _for("stance", train, extras), dev, checkpoint, state_dir, info)
+    else:
         from argmine.pipeline import ArgumentMiner
 
         parts = run_dir / "parts"
-        stance_trainer = {"epochs": task.stance_epochs}
-        if task.get("stance_learning_rate") is not None:  # LoRA on pairs wants a gentler rate than on tagging
-            stance_trainer["learning_rate"] = task.stance_learning_rate
-        stance_cfg = OmegaConf.merge(cfg, {"trainer": stance_trainer})
+        # The stance half: its own epochs (and learning rate, when set) under the same trainer settings.
+        stance_trainer = replace(
+            trainer,
+            epochs=task.stance_epochs,
+            learning_rate=trainer.learning_rate if task.stance_learning_rate is None else task.stance_learning_rate,
+        )
         metrics = {}
         components_train, stance_train = _for("components", train, extras), _for("stance", train, extras)
         for part, scores in (
             (
                 "components",
-                _train_components(cfg, components_train, dev, parts / "components", state_dir / "components", info),
+                _train_components(
+                    settings, labels, components_train, dev, parts / "components", state_dir / "components", info
+                ),
             ),
-            ("stance", _train_stance(stance_cfg, stance_train, dev, parts / "stance", state_dir / "stance", info)),
+            (
+                "stance",
+                _train_stance(
+                    replace(settings, trainer=stance_trainer),
+                    labels,
+                    stance_train,
+                    dev,
+                    parts / "stance",
+                    state_dir / "stance",
+                    info,
+                ),
+            ),
         ):
             # train/seconds etc. exist for both halves: keep each as train/<part>/...
             metrics |= {
@@ -155,8 +218,6 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
             miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
             miner.save_pretrained(checkpoint)
             shutil.rmtree(parts)  # both now live inside the pipeline checkpoint
-    else:
-        raise ValueError(f"task.kind must be components, stance or both, got {task.kind!r}")
     metrics = {key: value for key, value in metrics.items() if key != "checkpoint"}
     if writer:
         write_json(run_dir / "metrics.json", metrics)
@@ -165,104 +226,71 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
 
 
 def _train_components(
-    cfg: DictConfig, train: list, dev: list | None, output_dir: Path, state_dir: Path, info: dict
+    settings: RunSettings,
+    labels: dict[str, list[str]],
+    train: list,
+    dev: list | None,
+    output_dir: Path,
+    state_dir: Path,
+    info: dict,
 ) -> dict[str, Any]:
     from argmine.segmenter.train import train_segmenter
 
-    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
     return train_segmenter(
         train,
         dev,
-        labels=model_labels(data.component_labels),
+        labels=labels["components"],
         output_dir=output_dir,
-        encoder=model.encoder,
-        finetune=model.finetune,
-        epochs=trainer.epochs,
-        learning_rate=trainer.learning_rate,
-        batch_size=trainer.batch_size,
-        seed=trainer.seed,
-        max_length=model.max_length,
-        stride=model.stride,
-        lora_rank=model.lora_rank,
-        lora_alpha=model.lora_alpha,
-        lora_dropout=model.lora_dropout,
-        full_top_layers=model.get("full_top_layers") or 0,
-        max_steps=trainer.max_steps,
-        max_tokens=trainer.max_tokens,
-        weight_decay=trainer.weight_decay,
-        warmup_ratio=trainer.warmup_ratio,
-        context=task.get("context") or "none",
+        trainer=settings.trainer,
+        model=settings.model,
+        task=settings.task,
         state_dir=state_dir,
-        threads=trainer.threads,
-        device=trainer.device,
         training_info=info,
     )
 
 
 def _train_stance(
-    cfg: DictConfig, train: list, dev: list | None, output_dir: Path, state_dir: Path, info: dict
+    settings: RunSettings,
+    labels: dict[str, list[str]],
+    train: list,
+    dev: list | None,
+    output_dir: Path,
+    state_dir: Path,
+    info: dict,
 ) -> dict[str, Any]:
     from argmine.stance.inputs import stance_examples
     from argmine.stance.train import train_stance
 
-    data, model, task, trainer = cfg.data, cfg.model, cfg.task, cfg.trainer
+    task = settings.task
 
     def examples(threads: list) -> list:
         return stance_examples(threads, task.level, include_posts=task.include_posts)
 
-    transformer = model.classifier in ("transformer", "ensemble")  # a learning rate to pass on
     return train_stance(
         examples(train),
         examples(dev or []),
-        classifier=model.classifier,
-        labels=list(data.stance_labels),
+        labels=labels["stance"],
         output_dir=output_dir,
-        encoder=model.encoder or "minilm",
-        finetune=model.finetune or "lora",
-        epochs=trainer.epochs,
-        lr=trainer.learning_rate if transformer else None,
-        batch_size=trainer.batch_size,
-        seed=trainer.seed,
-        max_steps=trainer.max_steps,
-        max_length=task.get("max_length") or model.max_length or 256,
-        max_tokens=trainer.max_tokens,
-        class_weighting=task.class_weighting,
-        lora_r=model.lora_rank or 8,
-        lora_alpha=model.lora_alpha or 16,
-        lora_dropout=model.lora_dropout or 0.1,
-        full_top_layers=model.get("full_top_layers") or 0,
-        post_reserve=task.post_reserve,
-        parent_reserve=task.parent_reserve,
-        pooling=task.get("pooling") or "cls",
-        state_dir=state_dir if model.classifier == "transformer" else None,  # an ensemble run is not resumable
-        sklearn_c=tuple(model.get("sklearn_c") or (1.0,)),
-        **_ensemble_settings(model),
-        cpu_threads=trainer.threads,
-        device=trainer.device,
+        trainer=settings.trainer,
+        model=settings.model,
+        task=task,
+        state_dir=state_dir,
         training_info=info,
     )
 
 
-def _ensemble_settings(model: DictConfig) -> dict[str, Any]:
-    """``model.ensemble.*`` as train_stance's ``ensemble_*`` arguments (absent keys keep its defaults)."""
-    given = model.get("ensemble") or {}
-    names = {
-        "holdout": "ensemble_holdout",
-        "weights": "ensemble_weights",
-        "refit": "ensemble_refit",
-        "sklearn_only": "ensemble_sklearn_only",
-    }
-    unknown = sorted(set(given) - set(names))
-    if unknown:
-        raise ValueError(f"model.ensemble has unknown keys {unknown}; known: {', '.join(names)}")
-    return {names[key]: _plain(value) for key, value in given.items()}
+def evaluate_settings(cfg: DictConfig) -> EvaluateSettings:
+    """The top-level keys of an evaluation config (all but ``data``) as typed settings."""
+    values = {k: v for k, v in (_plain(cfg) or {}).items() if k not in ("data", "hydra")}
+    return from_mapping(EvaluateSettings, values, "evaluate")
 
 
 def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Score ``cfg.checkpoint`` on ``data.split`` of the configured gold data; write metrics.json."""
     from argmine.checkpoint import read_meta
 
-    checkpoint = Path(cfg.checkpoint)
+    settings = evaluate_settings(cfg)  # before anything loads
+    checkpoint = Path(settings.checkpoint)
     meta = read_meta(checkpoint)
     gold = _gold(cfg.data, cfg.data.split)
     if not gold:
@@ -285,16 +313,16 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             from argmine.segmenter.model import Segmenter
 
             segmenter, classifier = Segmenter.from_pretrained(checkpoint), None
-        parts.append(_score_components(segmenter, gold, cfg, metrics))
+        parts.append(_score_components(segmenter, gold, settings, metrics))
         if classifier is not None:
-            parts.append(_score_stance(classifier, gold, cfg, metrics))
+            parts.append(_score_stance(classifier, gold, settings, metrics))
     elif meta.kind in STANCE_KINDS:
         from argmine.stance.predict import load_stance_classifier
 
-        parts.append(_score_stance(load_stance_classifier(checkpoint), gold, cfg, metrics))
+        parts.append(_score_stance(load_stance_classifier(checkpoint), gold, settings, metrics))
     else:
         raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint")
-    if cfg.get("report", True):
+    if settings.report:
         from argmine.report import write_evaluation_report
 
         for kind, labels, predicted in parts:
@@ -312,16 +340,18 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                     checkpoint=checkpoint,
                     data_name=cfg.data.name,
                     split=cfg.data.split,
-                    bootstrap=cfg.get("bootstrap", 1000),
-                    seed=cfg.get("bootstrap_seed", 0),
-                    include_posts=cfg.include_posts,
+                    bootstrap=settings.bootstrap,
+                    seed=settings.bootstrap_seed,
+                    include_posts=settings.include_posts,
                 )
             )
     write_json(run_dir / "metrics.json", metrics)
     return metrics
 
 
-def _score_components(segmenter: Any, gold: list, cfg: DictConfig, metrics: dict) -> tuple[str, list[str], list]:
+def _score_components(
+    segmenter: Any, gold: list, settings: EvaluateSettings, metrics: dict
+) -> tuple[str, list[str], list]:
     from argmine.metrics.components import component_metrics
 
     gold_labels = {c.label for t in gold for _, c in t.components()}
@@ -330,20 +360,26 @@ def _score_components(segmenter: Any, gold: list, cfg: DictConfig, metrics: dict
         raise ValueError(
             f"gold labels {unknown} are not among the checkpoint's {list(segmenter.labels)}: check data.component_labels"
         )
-    predicted = segmenter.predict_threads(gold, batch_size=cfg.batch_size)
+    predicted = segmenter.predict_threads(gold, batch_size=settings.batch_size)
     metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
     return "components", list(segmenter.labels), predicted
 
 
-def _score_stance(classifier: Any, gold: list, cfg: DictConfig, metrics: dict) -> tuple[str, list[str], list]:
+def _score_stance(
+    classifier: Any, gold: list, settings: EvaluateSettings, metrics: dict
+) -> tuple[str, list[str], list]:
     """Stance on the gold comments and gold spans, so the classifier is measured alone."""
     from argmine.metrics.stance import stance_metrics
     from argmine.stance.predict import predict_threads
 
     predicted = predict_threads(
-        classifier, gold, level=cfg.stance_level, include_posts=cfg.include_posts, batch_size=cfg.batch_size
+        classifier,
+        gold,
+        level=settings.stance_level,
+        include_posts=settings.include_posts,
+        batch_size=settings.batch_size,
     )
-    metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=cfg.include_posts))
+    metrics.update(stance_metrics(gold, predicted, classifier.labels, include_posts=settings.include_posts))
     return "stance", list(classifier.labels), predicted
 
 
@@ -360,7 +396,10 @@ def main(command: str, overrides: Sequence[str]) -> int:
     """Run ``train`` or ``evaluate`` with Hydra overrides (``-m`` for sweeps).
 
     Under ``torchrun`` every rank runs ``train`` (data-parallel; rank 0's run
-    folder); ``evaluate`` runs on rank 0 only.
+    folder); ``evaluate`` runs on rank 0 only. Hydra's own errors (an unknown key,
+    config or group option, an override it cannot parse) become one ``ArgmineError``
+    line. A run that fails or is interrupted before it has anything to keep leaves no
+    run folder; one with a resumable state keeps it (and, interrupted, says how to resume).
     """
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -386,6 +425,8 @@ def main(command: str, overrides: Sequence[str]) -> int:
     def job(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
+            if rank == 0:
+                _lock_run_dir(run_dir)  # a sweep's job folder (a single run's is locked before Hydra writes to it)
             missing = sorted(OmegaConf.missing_keys(cfg))  # "???" in conf/: a path only the user knows
             if missing:
                 raise ValueError(
@@ -401,9 +442,18 @@ def main(command: str, overrides: Sequence[str]) -> int:
                 metrics = run_train(cfg, run_dir, command=" ".join(["argmine", command, *overrides]))
             else:
                 metrics = run_evaluate(cfg, run_dir)
+        except KeyboardInterrupt:
+            resumable = rank == 0 and _tidy(run_dir)
+            message = "interrupted"
+            if resumable:
+                message += f"; resumable with: {_resume_command(command, rest, run_dir)}"
+            _log_to_files(message)
+            raise RunInterrupted(message) from None
         except (ArgmineError, ValueError, OSError) as error:
-            # Hydra would print its own traceback; hand bad input back to the CLI's one-line report.
-            log.error("%s", error)
+            # The CLI prints the one line; the log file keeps it where the folder is kept.
+            _log_to_files(f"error: {error}")
+            if rank == 0:
+                _tidy(run_dir)
             if os.getpid() != parent:
                 raise  # a launcher's worker process (joblib, submitit): let the sweep see the failure
             failures.append(error)
@@ -413,14 +463,29 @@ def main(command: str, overrides: Sequence[str]) -> int:
             print(f"run folder: {run_dir}")
 
     entry = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=command)(job)
-    saved = sys.argv
-    # hydra.job.name names the log file: train.log / evaluate.log
-    # Hydra's parser wants its flags (-m, --cfg job, ...) before the overrides.
-    sys.argv = [f"argmine {command}", *flags, f"hydra.job.name={command}", *rest]
+    saved, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    # hydra.job.name names the log file: train.log / evaluate.log; RunLock locks a run folder
+    # before Hydra writes its .hydra/ there. Hydra's parser wants its flags (-m, --cfg job, ...) first.
+    sys.argv = [f"argmine {command}", *flags, f"hydra.job.name={command}", *_LOCK_OVERRIDES, *rest]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors (rather than printing them): see _hydra_error
     try:
         entry()
+    except RunInterrupted:
+        raise
+    except _Refused as refused:
+        raise refused.error from None
+    except Exception as error:
+        translated = _hydra_error(error, command, rest)
+        if translated is None:
+            raise
+        raise translated from None
     finally:
         sys.argv = saved
+        if saved_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
+        _unlock_all()
         if any(group):
             from argmine.training import stop_distributed
 
@@ -430,6 +495,213 @@ def main(command: str, overrides: Sequence[str]) -> int:
     if failures:
         raise failures[0]
     return 0
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``str()`` is the one line to print (how to resume, when the run can be)."""
+
+
+# -- Hydra's errors as one line ------------------------------------------------------------------------
+
+GROUPS = ("data", "model", "task", "trainer", "experiment", "debug", "hydra")
+
+
+def _hydra_error(error: BaseException, command: str, overrides: Sequence[str]) -> ArgmineError | None:
+    """One line for an error of Hydra or OmegaConf (None for anything else: a bug keeps its traceback)."""
+    from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(error, MissingConfigException):
+        missing = str(error.missing_cfg_file or "")
+        group, _, option = missing.rpartition("/")
+        if group and option:
+            options = sorted(error.options or _options(group))
+            advice = did_you_mean(option, options)
+            return ArgmineError(f"{group}={option}: no such {group} in {CONF_DIR / group}{advice}")
+        return ArgmineError(_first_line(error))
+    if isinstance(error, OverrideParseException):
+        detail = [line for line in str(error).splitlines() if line.strip() and not line.startswith("See ")]
+        override = getattr(error, "override", None) or _first_line(error)
+        return ArgmineError(f"cannot parse {override!r}: {detail[0] if detail else 'see the override grammar'}")
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        match = re.search(r"Could not override '([^']+)'", str(error))
+        if match:
+            return ArgmineError(_unknown_key(match.group(1), command, overrides))
+        cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
+        return ArgmineError(_first_line(cause))
+    return None
+
+
+def _unknown_key(key: str, command: str, overrides: Sequence[str]) -> str:
+    """``KEY: no such setting`` with the close name or the known ones of its parent (composed without it)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    parent, _, name = key.rpartition(".")
+    choices = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") in GROUPS and "." not in o.split("=", 1)[0]]
+    known: list[str] = []
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name=command, overrides=choices)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        known = sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []
+    except Exception:  # noqa: BLE001 (the advice is a bonus; the key is named either way)
+        pass
+    finally:
+        GlobalHydra.instance().clear()
+    advice = did_you_mean(name, known).replace("did you mean ", f"did you mean {parent}.") if known else ""
+    return f"{key}: no such setting{f' in {parent}' if parent else ''}{advice}"
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+# -- run folders: locked while in use, tidied after a failure -----------------------------------------
+
+LOCK_FILE = ".lock"
+_LOCK_OVERRIDES = ["++hydra.callbacks.argmine_run_lock._target_=argmine.experiment.RunLock"]
+_held: dict[Path, int] = {}  # run folder → the open lock file
+_created: dict[Path, Path] = {}  # run folder this process created → the topmost folder it created for it
+
+
+def _lock_run_dir(run_dir: Path) -> None:
+    """Hold ``run_dir/.lock`` (fcntl) for this process: a second run into the folder fails at once, naming the first."""
+    import fcntl
+
+    run_dir = run_dir.resolve()
+    if run_dir in _held:
+        return
+    if not run_dir.exists():
+        top = run_dir
+        while not top.parent.exists():
+            top = top.parent
+        _created[run_dir] = top
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    for _ in range(3):  # the holder may unlink the file between our open and our lock: lock the new one then
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ArgmineError(
+                f"{run_dir}: another run (process {holder}) is using this run folder; "
+                "wait for it to end, or give another hydra.run.dir"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            _held[run_dir] = fd
+            return
+        os.close(fd)
+    raise ArgmineError(f"{path}: cannot lock the run folder (its lock file keeps changing)")
+
+
+def _unlock_all() -> None:
+    for run_dir, fd in list(_held.items()):
+        try:
+            if (run_dir / LOCK_FILE).exists() and os.stat(run_dir / LOCK_FILE).st_ino == os.fstat(fd).st_ino:
+                os.unlink(run_dir / LOCK_FILE)  # before closing: no one can hold it meanwhile
+        except OSError:
+            pass
+        os.close(fd)
+        del _held[run_dir]
+
+
+try:
+    from hydra.experimental.callback import Callback as _Callback
+except ImportError:  # pragma: no cover (Hydra < 1.1)
+    _Callback = object  # type: ignore[assignment,misc]
+
+
+class RunLock(_Callback):  # type: ignore[misc,valid-type]
+    """Hydra callback: lock a single run's folder before Hydra writes .hydra/ and the log into it."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if _is_rank0():
+            try:
+                _lock_run_dir(Path(str(config.hydra.run.dir)))
+            except ArgmineError as error:
+                raise _Refused(error) from None  # Hydra turns a callback's Exception into a warning and runs on
+
+
+class _Refused(BaseException):
+    """A run folder held by another run, raised past Hydra's callback wrapper (see RunLock)."""
+
+    def __init__(self, error: ArgmineError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _tidy(run_dir: Path) -> bool:
+    """After a failed run: True if ``run_dir`` holds a resumable state (kept); else remove it if this run made it.
+
+    A run that failed before its first epoch ended has nothing worth keeping: its folder
+    held only Hydra's record and the log. One that trained an epoch or more keeps
+    ``state/`` and can be continued (trainer.resume=true).
+    """
+    run_dir = run_dir.resolve()
+    state = run_dir / "state"
+    if state.is_dir() and any(state.rglob("state.json")):
+        return True
+    if run_dir in _created and not (run_dir / "metrics.json").exists() and not (run_dir / "checkpoint").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        folder = run_dir.parent  # runs/<name>/ (and runs/) too, where this run made them and they are empty
+        while folder.is_relative_to(_created[run_dir]) and folder != run_dir:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+    return False
+
+
+def _resume_command(command: str, overrides: Sequence[str], run_dir: Path) -> str:
+    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+") not in ("hydra.run.dir", "trainer.resume")]
+    kept = [o for o in kept if not o.startswith("hydra.job.name=")]
+    try:
+        shown = run_dir.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = run_dir
+    return " ".join(["argmine", command, *kept, f"hydra.run.dir={shown}", "trainer.resume=true"])
+
+
+def _log_to_files(message: str) -> None:
+    """``message`` into the run's log file only (the CLI prints it to the terminal once)."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (message,), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def _evaluation_dir_name(*, _root_: DictConfig) -> str:
+    """``evaluate-<checkpoint>-<data>``: a run folder of ``argmine evaluate`` says what it evaluated.
+
+    A checkpoint inside a run folder (``runs/NAME/TIME/checkpoint``) is named after that run.
+    """
+    checkpoint = OmegaConf.select(_root_, "checkpoint", default=None, throw_on_missing=False)
+    data = OmegaConf.select(_root_, "data.name", default="data", throw_on_missing=False)
+    parts = ["evaluate"]
+    if isinstance(checkpoint, str) and checkpoint not in ("", "???"):
+        path = Path(checkpoint.rstrip("/"))
+        parts.append(f"{path.parent.parent.name}-{path.parent.name}" if path.name == "checkpoint" else path.name)
+    parts.append(str(data))
+    return re.sub(r"[^-\w.]+", "_", "-".join(p for p in parts if p))
+
+
+OmegaConf.register_new_resolver("argmine_evaluation_dir", _evaluation_dir_name, replace=True)
 
 
 def _launch() -> tuple[int, int]:

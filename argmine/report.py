@@ -769,15 +769,22 @@ def fold_extra_train(config: Mapping[str, Any]) -> dict[str, Any]:
 def _load_yaml(path: Path) -> Any:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
+
+    def unreadable(error: Exception) -> ArgmineError:  # one line: YAML and OmegaConf errors span several
+        return ArgmineError(f"{path}: cannot read as YAML ({' '.join(str(error).split())})")
 
     try:
         node = OmegaConf.load(path)
-    except (OSError, OmegaConfBaseException, ValueError) as error:
-        raise ArgmineError(f"{path}: cannot read as YAML ({error})") from None
+    except (OSError, OmegaConfBaseException, ValueError, YAMLError) as error:
+        raise unreadable(error) from None
     try:
         return OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException:  # an interpolation that needs Hydra's resolvers: keep it as written
-        return OmegaConf.to_container(node, resolve=False)
+        try:
+            return OmegaConf.to_container(node, resolve=False)
+        except OmegaConfBaseException as error:
+            raise unreadable(error) from None
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -806,12 +813,17 @@ def read_run(
     config_file = path / ".hydra" / "config.yaml"
     checkpoint = path / "checkpoint"
     if config_file.is_file():
-        config = fold_extra_train(flatten(_load_yaml(config_file)))
+        loaded = _load_yaml(config_file)
+        if not isinstance(loaded, dict):
+            raise ArgmineError(f"{config_file}: expected a mapping of settings, got a {type(loaded).__name__}")
+        config = fold_extra_train(flatten(loaded))
         overrides_file = path / ".hydra" / "overrides.yaml"
         overrides = _load_yaml(overrides_file) if overrides_file.is_file() else []
         if not isinstance(overrides, list):
             raise ArgmineError(f"{overrides_file}: expected a list of overrides")
         evaluate = "checkpoint" in config and "trainer.seed" not in config
+        if evaluate and not isinstance(config["checkpoint"], str):
+            raise ArgmineError(f"{config_file}: checkpoint must be a folder path, got {config['checkpoint']!r}")
         info = _training_info(Path(config["checkpoint"]) if evaluate else checkpoint)
         # A null key counts as absent: settings added later default to null (= the old behaviour),
         # so a run from before the key existed is the same setting as one with it left null.

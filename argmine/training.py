@@ -40,13 +40,13 @@ resume.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import math
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,6 +60,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from argmine.io_utils import write_json
+from argmine.settings import DEVICES, TrainSettings, is_device_name
 
 log = logging.getLogger(__name__)
 
@@ -187,16 +188,13 @@ class Launch:
         return self.world_size > 1
 
 
-DEVICES = ("auto", "cpu", "cuda")  # or an explicit "cuda:N"
-
-
 def pick_device(name: str, *, local_rank: int | None = None) -> torch.device:
     """The device ``name`` means for this process.
 
     ``auto``: ``cuda:LOCAL_RANK`` where CUDA is available, else the CPU;
     ``cuda``: ``cuda:LOCAL_RANK`` (an error without CUDA); ``cpu``; ``cuda:N`` as given.
     """
-    if not _is_device_name(name):
+    if not is_device_name(name):
         raise ValueError(f"device must be one of {', '.join(DEVICES)} or cuda:N, got {name!r}")
     if local_rank is None:
         local_rank = Launch.from_env().local_rank
@@ -207,10 +205,6 @@ def pick_device(name: str, *, local_rank: int | None = None) -> torch.device:
     if not torch.cuda.is_available():
         raise ValueError(f"device {name!r}: CUDA is not available here (use device=cpu or device=auto)")
     return torch.device(f"cuda:{local_rank}" if name == "cuda" else name)
-
-
-def _is_device_name(name: object) -> bool:
-    return isinstance(name, str) and (name in DEVICES or re.fullmatch(r"cuda:\d+", name) is not None)
 
 
 def start_distributed(device: torch.device) -> bool:
@@ -293,39 +287,6 @@ def _rank_seed(seed: int, epoch: int, rank: int) -> int:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    """What the loop needs besides the model and data; all of it is saved with a resumable run."""
-
-    epochs: int
-    learning_rate: float
-    batch_size: int
-    seed: int = 0
-    max_tokens: int | None = None  # also cap a batch's padded tokens (long windows → smaller batches)
-    weight_decay: float = 0.01  # not applied to biases and LayerNorm weights
-    warmup_ratio: float = 0.1  # linear warm-up over this share of the steps, then linear decay to 0
-    max_grad_norm: float = 1.0
-    max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
-    select_metric: str | None = None  # dev metric to maximise when picking the best epoch; None: last epoch
-    # auto / cpu / cuda / cuda:N (see pick_device); None: train where the model already is.
-    # Not compared when resuming: a run may continue on another device.
-    device: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1 or None, got {self.max_steps}")
-        if self.device is not None and not _is_device_name(self.device):
-            raise ValueError(f"device must be one of {', '.join(DEVICES)}, cuda:N or None, got {self.device!r}")
-
-
-@dataclass(frozen=True)
 class EpochRecord:
     epoch: int  # 1-based
     steps: int  # optimizer steps in this epoch
@@ -351,6 +312,22 @@ class TrainResult:
         tokens = sum(r.tokens for r in self.history)
         seconds = sum(r.seconds for r in self.history)
         return tokens / seconds if seconds > 0 else 0.0
+
+
+def training_record(settings: TrainSettings, result: TrainResult) -> dict[str, Any]:
+    """The loop's facts for argmine.json's ``training`` (what the model cards list), the same for every model."""
+    return {
+        "epochs": settings.epochs,
+        "best_epoch": result.best_epoch,
+        "steps": result.steps,
+        "seed": settings.seed,
+        "learning_rate": settings.learning_rate,
+        "batch_size": settings.batch_size,
+        "max_tokens": settings.max_tokens,
+        "max_steps": settings.max_steps,
+        "weight_decay": settings.weight_decay,
+        "warmup_ratio": settings.warmup_ratio,
+    }
 
 
 def default_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
@@ -395,6 +372,8 @@ def fit(
     if not trainable:
         raise ValueError("the model has no trainable parameters")
     home = next(iter(trainable.values())).device
+    if settings.threads is not None:
+        use_cpu_threads(settings.threads)
     device = home if settings.device is None else pick_device(settings.device)
     created = start_distributed(device)
     try:
@@ -585,14 +564,10 @@ def _make_optimizer(trainable: dict[str, nn.Parameter], settings: TrainSettings)
 def _make_scheduler(
     optimizer: torch.optim.Optimizer, total: int, warmup_ratio: float
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    warmup = int(total * warmup_ratio)
+    """Linear warm-up over ``warmup_ratio`` of the ``total`` steps, then linear decay to 0 (transformers' schedule)."""
+    from transformers import get_linear_schedule_with_warmup
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return get_linear_schedule_with_warmup(optimizer, int(total * warmup_ratio), total)
 
 
 def _load_trainable(trainable: dict[str, nn.Parameter], path: Path) -> None:
@@ -663,9 +638,9 @@ class _RunState:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"{path}: unreadable run state ({error}); delete the folder to start afresh") from None
-        saved = _resumable(data.get("settings") or {})
-        if saved != _resumable(asdict(self.settings)):
-            changed = sorted(k for k in _resumable(asdict(self.settings)) if saved.get(k) != getattr(self.settings, k))
+        saved, now = _resumable(data.get("settings") or {}), _resumable(asdict(self.settings))
+        if saved != now:
+            changed = sorted(k for k in now if saved.get(k) != now[k])
             raise ValueError(
                 f"{path}: this run was started with other settings ({', '.join(changed)} differ); "
                 "resume with the same settings or use a fresh run folder"
@@ -689,9 +664,17 @@ class _RunState:
         return int(data["epoch"]), int(data["step"]), history, int(data["best_epoch"])
 
 
+# Where and how a run runs, not what it learns: a run may resume with other values of these.
+_NOT_COMPARED = ("device", "threads", "resume")
+
+
 def _resumable(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings a resumed run must share with its start: all but the device."""
-    return {k: v for k, v in settings.items() if k != "device"}
+    """The settings a resumed run must share with its start: all but where it runs.
+
+    A key absent from an older state.json compares as its default (settings added since).
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainSettings)}
+    return {k: settings.get(k, defaults[k]) for k in defaults if k not in _NOT_COMPARED}
 
 
 def _plain(value: Any) -> Any:

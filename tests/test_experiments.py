@@ -65,6 +65,17 @@ def _on_own_threads(experiment: str) -> list[str]:
     return out
 
 
+def _short_pairs(experiment: str) -> list[str]:
+    """Stance pairs that fit the tiny encoder's windows, for an experiment that trains stance."""
+    kind = _compose("train", [f"experiment={experiment}", "data.path=/somewhere"]).task.kind
+    return ["task.post_reserve=4", "task.parent_reserve=4", "task.max_length=null"] if kind != "components" else []
+
+
+def _tiny_model(encoder: Path) -> list[str]:
+    """A transformer model on the tiny encoder, with windows it has positions for (a baseline has neither key)."""
+    return [f"model.encoder={encoder}", "model.max_length=64", "model.stride=8"]
+
+
 @pytest.mark.parametrize("experiment", TRAIN_EXPERIMENTS)
 def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encoder, tmp_path):
     cfg = _compose(
@@ -74,12 +85,8 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
             "debug=smoke",
             "data=own_threads",
             f"data.path={OWN}",
-            f"model.encoder={tiny_encoder}" if "sklearn" not in experiment else "trainer.seed=1",
-            "model.max_length=64",
-            "model.stride=8",
-            "++task.post_reserve=4",
-            "++task.parent_reserve=4",
-            "++task.max_length=null",
+            *(_tiny_model(tiny_encoder) if "sklearn" not in experiment else ["trainer.seed=1"]),
+            *_short_pairs(experiment),
             "trainer.threads=1",
             *_on_own_threads(experiment),
         ],
@@ -128,9 +135,8 @@ def test_a_finished_run_folder_is_not_silently_reused(tiny_encoder, tmp_path):
 
 @pytest.mark.parametrize(("experiment", "part"), [("cmv_components_aae2", "components"), ("cmv_stance_rumoureval", "stance")])
 def test_an_extra_corpus_joins_the_training_set_of_its_half_only(experiment, part, tiny_encoder, tmp_path):
-    base = ["debug=smoke", "data=own_threads", f"data.path={OWN}", f"model.encoder={tiny_encoder}",
-            "model.max_length=64", "model.stride=8", "++task.post_reserve=4", "++task.parent_reserve=4",
-            "++task.max_length=null", "trainer.threads=1", *_on_own_threads(experiment)]
+    base = ["debug=smoke", "data=own_threads", f"data.path={OWN}", *_tiny_model(tiny_encoder),
+            *_short_pairs(experiment), "trainer.threads=1", *_on_own_threads(experiment)]
     cfg = _compose("train", [f"experiment={experiment}", *base])
     name = next(iter(cfg.data.extra_train))
     run_train(cfg, tmp_path / "with", command="test")

@@ -180,3 +180,26 @@ def test_a_run_resumes_on_another_device_setting_not_with_other_processes(tmp_pa
     (tmp_path / "state.json").write_text(json.dumps(state))
     with pytest.raises(ValueError, match="trained by 2 process"):
         fit(Tiny(), settings=settings, state_dir=tmp_path, **data)
+
+
+def test_the_schedule_is_transformers_linear_warmup_then_decay():
+    from argmine.training import _make_scheduler
+
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = _make_scheduler(optimizer, total=10, warmup_ratio=0.3)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0, 6 / 7, 5 / 7, 4 / 7, 3 / 7, 2 / 7, 1 / 7])
+
+
+def test_threads_device_and_resume_may_change_when_a_run_resumes_other_settings_not(tmp_path):
+    settings = TrainSettings(epochs=1, learning_rate=0.05, batch_size=8, weight_decay=0.2)
+    data = {"lengths": [1] * 64, "collate": lambda ix: {"x": X[ix], "labels": Y[ix]}, "progress": False}
+    fit(Tiny(), settings=settings, state_dir=tmp_path, **data)
+    again = fit(Tiny(), settings=replace(settings, threads=1, resume=True, device="cpu"), state_dir=tmp_path, **data)
+    assert again.steps == 8
+    with pytest.raises(ValueError, match=r"other settings \(weight_decay differ\)"):
+        fit(Tiny(), settings=replace(settings, weight_decay=0.0), state_dir=tmp_path, **data)

@@ -4,7 +4,7 @@
     dev messages ──Segmenter.predict──► components ──message_component_metrics──► pick the best epoch
     best epoch ──save_pretrained──► output_dir (argmine.json records data, settings and scores)
 
-Plain typed arguments, no Hydra: the entry point maps its config onto them. Under
+Typed settings (``argmine.settings``), no Hydra: the entry point builds them from its config. Under
 ``torchrun`` every process calls ``train_segmenter``; ``fit`` shares the batches out,
 and only rank 0 evaluates and saves the checkpoint.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,16 @@ from argmine.metrics.components import message_component_metrics
 from argmine.segmenter.context import check_context, message_contexts
 from argmine.segmenter.model import Segmenter
 from argmine.thread import Component, Thread
-from argmine.training import TrainSettings, fit, is_main_process, seed_everything, use_cpu_threads
+from argmine.settings import (
+    BothTask,
+    ComponentsTask,
+    EnsembleSettings,
+    TrainSettings,
+    TransformerSettings,
+    recorded_settings,
+    with_keywords,
+)
+from argmine.training import fit, is_main_process, seed_everything, training_record
 
 log = logging.getLogger(__name__)
 
@@ -75,57 +85,56 @@ def evaluate_segmenter(segmenter: Segmenter, data: Examples, *, batch_size: int 
     return message_component_metrics(messages, [c for _, c in examples], predicted, labels=segmenter.labels)
 
 
+# Names Python callers used before the settings were typed (argmine.stance.train's, mostly).
+KEYWORD_ALIASES = {"lr": "learning_rate", "lora_r": "lora_rank", "cpu_threads": "threads"}
+
+
 def train_segmenter(
     train: Examples,
     dev: Examples | None,
     *,
     labels: Sequence[str],
     output_dir: str | Path,
-    encoder: str | Path = "minilm",
-    finetune: str = "lora",
-    epochs: int = 10,
-    learning_rate: float = 5e-4,
-    batch_size: int = 16,
-    seed: int = 0,
-    max_length: int = 256,
-    stride: int = 64,
-    lora_rank: int = 8,
-    lora_alpha: int | None = None,
-    lora_dropout: float = 0.1,
-    full_top_layers: int = 0,
-    max_steps: int | None = None,
-    max_tokens: int | None = None,
-    weight_decay: float = 0.01,
-    warmup_ratio: float = 0.1,
+    trainer: TrainSettings | None = None,
+    model: TransformerSettings | None = None,
+    task: ComponentsTask | BothTask | None = None,
     decoding: str = "viterbi",
-    context: str = "none",
     eval_batch_size: int = 32,
     state_dir: str | Path | None = None,
-    threads: int | None = None,
-    device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
     card: str | None = None,
     progress: bool = True,
+    **settings: Any,
 ) -> dict[str, float]:
     """Fine-tune a segmenter on ``train``, keep the epoch with the best dev span-exact F1, save it to ``output_dir``.
 
-    ``train``/``dev``: threads or ``(text, components)`` pairs whose component
-    labels are among ``labels`` (map corpus labels before calling). Without
-    ``dev`` the last epoch is kept. ``state_dir`` makes the run resumable
-    (keep it outside ``output_dir``); ``max_steps`` cuts the run short for
-    smoke tests; ``context="position"`` lets the model read where each message
-    sits (``argmine.segmenter.context``; needs threads); ``training_info`` (e.g. data, command) goes into argmine.json
-    and the card. ``device``: where to train (``auto``: the GPU of this process
-    if there is one; see ``argmine.training.pick_device``); the checkpoint is
+    ``trainer``, ``model`` and ``task`` are the settings of ``argmine.settings`` (their
+    defaults when omitted); ``settings`` sets single fields of them by name instead
+    (``epochs=3, lora_rank=4, context="position"``). All three are recorded in
+    argmine.json (``training.settings``). ``train``/``dev``: threads or
+    ``(text, components)`` pairs whose component labels are among ``labels`` (map
+    corpus labels before calling). Without ``dev`` the last epoch is kept.
+    ``state_dir`` makes the run resumable (keep it outside ``output_dir``);
+    ``task.context="position"`` lets the model read where each message sits
+    (``argmine.segmenter.context``; needs threads); ``training_info`` (e.g. data,
+    command) goes into argmine.json and the card. ``trainer.device``: where to
+    train (``auto``: the GPU of this process if there is one); the checkpoint is
     written from the CPU either way. Returns the best epoch's dev scores (keys of
     ``argmine.metrics.components``) plus ``train/best_epoch``, ``train/steps``,
     ``train/loss``, ``train/seconds``, ``train/tokens_per_second``.
     """
+    trainer, model, task = with_keywords(
+        [trainer or TrainSettings(), model or TransformerSettings(), task or ComponentsTask()],
+        settings,
+        KEYWORD_ALIASES,
+    )
+    if not isinstance(model, TransformerSettings) or isinstance(model, EnsembleSettings):
+        raise ValueError(f"a segmenter is a transformer: model.classifier {model.classifier!r} has no place here")
     started = time.perf_counter()
     if state_dir is not None and Path(state_dir).resolve().is_relative_to(Path(output_dir).resolve()):
         raise ValueError(f"state_dir {state_dir} must lie outside output_dir {output_dir}: saving replaces that folder")
-    use_cpu_threads(threads)
-    seed_everything(seed)
+    seed_everything(trainer.seed)
+    context = task.segmenter_context
     train_examples = messages_of(train)
     train_contexts = contexts_of(train, context)
     dev_examples = messages_of(dev) if dev is not None else []
@@ -135,16 +144,16 @@ def train_segmenter(
 
     segmenter = Segmenter.create(
         labels,
-        encoder=encoder,
-        finetune=finetune,
-        max_length=max_length,
-        stride=stride,
+        encoder=model.encoder,
+        finetune=model.finetune,
+        max_length=model.max_length,
+        stride=model.stride,
         decoding=decoding,
         context=context,
-        lora_rank=lora_rank,
-        lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout,
-        full_top_layers=full_top_layers,
+        lora_rank=model.lora_rank,
+        lora_alpha=model.lora_alpha,
+        lora_dropout=model.lora_dropout,
+        full_top_layers=model.full_top_layers,
     )
     tokenized = segmenter.tokenize([text for text, _ in train_examples])
     windows = []
@@ -163,24 +172,13 @@ def train_segmenter(
         len(dev_examples),
     )
 
-    settings = TrainSettings(
-        epochs=epochs,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        seed=seed,
-        max_tokens=max_tokens,
-        weight_decay=weight_decay,
-        warmup_ratio=warmup_ratio,
-        max_steps=max_steps,
-        select_metric=SELECT_METRIC if dev_examples else None,
-        device=device,
-    )
+    loop = replace(trainer, select_metric=SELECT_METRIC if dev_examples else None)
     evaluate = (lambda: evaluate_segmenter(segmenter, dev_data, batch_size=eval_batch_size)) if dev_examples else None
     result = fit(
         segmenter.model,
         lengths=[len(w) for w in windows],
         collate=lambda indices: segmenter.collate([windows[i] for i in indices]),
-        settings=settings,
+        settings=loop,
         evaluate=evaluate,
         state_dir=state_dir,
         progress=progress,
@@ -201,14 +199,8 @@ def train_segmenter(
         **dict(training_info or {}),
         "train_messages": len(train_examples),
         "dev_messages": len(dev_examples),
-        "epochs": epochs,
-        "best_epoch": result.best_epoch,
-        "steps": result.steps,
-        "seed": seed,
-        "learning_rate": learning_rate,
-        "batch_size": batch_size,
-        "max_tokens": max_tokens,
-        "max_steps": max_steps,
+        **training_record(trainer, result),
+        "settings": recorded_settings(trainer, model, task),
         "metrics": dict(result.best_metrics),
         "history": [
             {"epoch": r.epoch, "train_loss": r.train_loss, SELECT_METRIC: r.metrics.get(SELECT_METRIC)}

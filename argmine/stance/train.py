@@ -1,4 +1,4 @@
-"""Train a stance classifier from ``StanceExample`` lists: plain typed arguments, no Hydra.
+"""Train a stance classifier from ``StanceExample`` lists: typed settings (``argmine.settings``), no Hydra.
 
     threads ──stance_examples(level)──► train / dev examples ──train_stance──► checkpoint folder + dev metrics
 
@@ -34,13 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from argmine.metrics.stance import label_metrics
+from argmine.settings import (
+    CLASS_WEIGHTINGS,
+    MODEL_KINDS,
+    EnsembleSettings,
+    SklearnSettings,
+    StanceModel,
+    StanceTask,
+    TrainSettings,
+    TransformerSettings,
+    recorded_settings,
+    with_keywords,
+)
 from argmine.stance.inputs import StanceExample
 
 log = logging.getLogger(__name__)
 
-CLASSIFIERS = ("transformer", "sklearn", "ensemble")
-CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
-DEFAULT_LR = {"lora": 5e-4, "full": 5e-5}
 SELECT_METRIC = "stance/dev/macro_f1"
 
 
@@ -90,59 +99,66 @@ def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+# Names Python callers used before the settings were typed: they name the same fields.
+KEYWORD_ALIASES = {"lr": "learning_rate", "lora_r": "lora_rank", "cpu_threads": "threads"}
+
+
+def stance_settings(
+    trainer: TrainSettings | None, model: StanceModel | None, task: StanceTask | None, keywords: dict[str, Any]
+) -> tuple[TrainSettings, StanceModel, StanceTask]:
+    """The three settings of a stance run: those given (defaults for the rest) with ``keywords`` set by name.
+
+    ``classifier=NAME`` among the keywords picks the model kind (``argmine.settings.MODEL_KINDS``);
+    a name no setting has is a TypeError, as for any unknown keyword.
+    """
+    keywords = dict(keywords)
+    kind = keywords.pop("classifier", None)
+    if kind is not None:
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"classifier must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+        if model is not None and model.classifier != kind:
+            raise ValueError(f"classifier {kind!r} contradicts the model settings' {model.classifier!r}")
+        model = model or MODEL_KINDS[kind]()
+    # task before model: a keyword max_length is the stance pair's, as it always was
+    trainer, task, model = with_keywords(
+        [trainer or TrainSettings(), task or StanceTask(), model or TransformerSettings()], keywords, KEYWORD_ALIASES
+    )
+    return trainer, model, task
+
+
 def train_stance(
     train_examples: Sequence[StanceExample],
     dev_examples: Sequence[StanceExample],
     *,
-    classifier: str,
     labels: Sequence[str],
     output_dir: str | Path,
-    encoder: str = "minilm",
-    finetune: str = "lora",
-    epochs: int = 3,
-    lr: float | None = None,
-    batch_size: int = 16,
-    seed: int = 13,
-    max_steps: int | None = None,
-    max_length: int = 256,
-    max_tokens: int | None = None,
-    class_weighting: str = "balanced",
-    lora_r: int = 8,
-    lora_alpha: int = 16,
-    lora_dropout: float = 0.1,
-    full_top_layers: int = 0,
-    post_reserve: int = 64,
-    parent_reserve: int = 48,
-    pooling: str = "cls",
+    trainer: TrainSettings | None = None,
+    model: StanceModel | None = None,
+    task: StanceTask | None = None,
     state_dir: str | Path | None = None,
-    sklearn_c: Sequence[float] = (1.0, 0.25, 4.0),
-    sklearn_max_features: int = 50_000,
-    ensemble_holdout: float = 0.2,
-    ensemble_weights: Sequence[float] = tuple(i / 20 for i in range(21)),
-    ensemble_refit: bool = True,
-    ensemble_sklearn_only: Sequence[str] = (),
-    cpu_threads: int | None = None,
-    device: str | None = "auto",
     training_info: Mapping[str, Any] | None = None,
     card: str | None = None,
     progress: bool = True,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Train, save the best model to ``output_dir``, and return its dev metrics plus ``train/...`` facts.
 
-    ``classifier`` is ``transformer``, ``sklearn`` or ``ensemble`` (both,
-    pooled: see ``argmine.stance.ensemble`` and ``_train_ensemble``). For
-    ``sklearn`` only ``labels``, ``output_dir``, ``seed``, ``sklearn_c`` and
-    ``sklearn_max_features`` matter; ``ensemble_*`` only for ``ensemble``.
-    ``lr`` defaults to 5e-4 for LoRA and 5e-5 for full fine-tuning. ``training_info`` (data name, command, ...) is
-    recorded in ``argmine.json`` and the model card. Without dev examples the
-    last epoch is kept and no dev metrics are returned. ``device`` is where the
-    transformer trains (``auto``: this process's GPU if there is one, see
-    ``argmine.training.pick_device``); it is saved from the CPU either way.
-    Under ``torchrun`` ranks other than 0 save nothing and return only the
-    best epoch's scalar dev metrics and the ``train/...`` facts.
+    ``trainer``, ``model`` and ``task`` are the settings of ``argmine.settings`` (their defaults
+    when omitted); ``settings`` sets single fields by name instead (``classifier="sklearn"``,
+    ``learning_rate=1e-3``, ``ensemble_refit=False`` for ``model.ensemble.refit``). The kind of
+    ``model`` (``model.classifier``) picks what trains: ``transformer``, ``sklearn`` or
+    ``ensemble`` (both, pooled: see ``argmine.stance.ensemble`` and ``_train_ensemble``). All
+    three settings are recorded in argmine.json (``training.settings``), as the segmenter does.
+    ``state_dir`` makes a transformer run resumable (an ensemble's is not). ``training_info``
+    (data name, command, ...) is recorded in ``argmine.json`` and the model card. Without dev
+    examples the last epoch is kept and no dev metrics are returned. ``trainer.device`` is where
+    the transformer trains (``auto``: this process's GPU if there is one); it is saved from the
+    CPU either way. Under ``torchrun`` ranks other than 0 save nothing and return only the best
+    epoch's scalar dev metrics and the ``train/...`` facts.
     """
-    if classifier not in CLASSIFIERS:
-        raise ValueError(f"classifier must be one of {', '.join(CLASSIFIERS)}, got {classifier!r}")
+    trainer, model, task = stance_settings(trainer, model, task, settings)
+    if model.classifier not in _TRAINERS:
+        raise ValueError(f"classifier must be one of {', '.join(_TRAINERS)}, got {model.classifier!r}")
     labels = tuple(labels)
     gold = _gold(train_examples, labels, "training")
     dev_gold = _gold(dev_examples, labels, "dev")
@@ -150,106 +166,76 @@ def train_stance(
         raise ValueError("no training examples")
     levels = sorted({e.level for e in train_examples})
     info: dict[str, Any] = {
-        "classifier": classifier,
+        "classifier": model.classifier,
         "level": ",".join(levels),
-        "seed": seed,
+        "seed": trainer.seed,
         "train_examples": len(gold),
         "dev_examples": len(dev_gold),
         "train_label_counts": dict(Counter(gold)),
         **(training_info or {}),
+        "settings": recorded_settings(trainer, model, task),
     }
-    began = time.perf_counter()
-    if classifier == "ensemble":
-        member_settings = dict(  # everything a member's own train_stance call takes, as given here
-            encoder=encoder,
-            finetune=finetune,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            seed=seed,
-            max_steps=max_steps,
-            max_length=max_length,
-            max_tokens=max_tokens,
-            class_weighting=class_weighting,
-            lora_r=lora_r,
-            lora_alpha=lora_alpha,
-            lora_dropout=lora_dropout,
-            full_top_layers=full_top_layers,
-            post_reserve=post_reserve,
-            parent_reserve=parent_reserve,
-            pooling=pooling,
-            sklearn_c=sklearn_c,
-            sklearn_max_features=sklearn_max_features,
-            cpu_threads=cpu_threads,
-            device=device,
-            training_info=training_info,
-            progress=progress,
-        )
-        return _train_ensemble(
-            train_examples,
-            dev_examples,
-            labels=labels,
-            output_dir=Path(output_dir),
-            holdout=ensemble_holdout,
-            weights=tuple(ensemble_weights),
-            refit=ensemble_refit,
-            sklearn_only=tuple(ensemble_sklearn_only),
-            member_settings=member_settings,
-            info=info,
-            card=card,
-            began=began,
-        )
-    if classifier == "sklearn":
-        from argmine.stance.baseline import SklearnStanceClassifier
-
-        model = SklearnStanceClassifier.fit(
-            [e.input for e in train_examples],
-            gold,
-            labels,
-            c_values=tuple(sklearn_c) if dev_examples else tuple(sklearn_c)[:1],
-            dev_inputs=[e.input for e in dev_examples],
-            dev_gold=dev_gold,
-            max_features=sklearn_max_features,
-            seed=seed,
-        )
-        metrics: dict[str, Any] = {}
-        if dev_examples:
-            metrics = dev_metrics(
-                dev_examples, [s.label for s in model.predict([e.input for e in dev_examples])], labels
-            )
-        seconds = time.perf_counter() - began
-        model.meta = replace(model.meta, training={**info, "metrics": _scalars(metrics)})
-        if os.environ.get("RANK", "0") == "0":  # rank 0 of a torchrun launch (read so, to import no torch here)
-            model.save_pretrained(output_dir, card=card)
-        return {**metrics, "train/seconds": seconds, "train/examples": len(gold), "checkpoint": str(output_dir)}
-    return _train_transformer(
+    return _TRAINERS[model.classifier](
         train_examples,
         dev_examples,
         gold=gold,
         dev_gold=dev_gold,
         labels=labels,
         output_dir=Path(output_dir),
-        encoder=encoder,
-        finetune=finetune,
-        epochs=epochs,
-        lr=lr if lr is not None else DEFAULT_LR.get(finetune, 5e-5),
-        batch_size=batch_size,
-        seed=seed,
-        max_steps=max_steps,
-        max_length=max_length,
-        max_tokens=max_tokens,
-        class_weighting=class_weighting,
-        lora=(lora_r, lora_alpha, lora_dropout, full_top_layers),
-        reserves=(post_reserve, parent_reserve),
-        pooling=pooling,
+        trainer=trainer,
+        model=model,
+        task=task,
         state_dir=state_dir,
-        cpu_threads=cpu_threads,
-        device=device,
         info=info,
+        training_info=training_info,
         card=card,
         progress=progress,
-        began=began,
+        began=time.perf_counter(),
     )
+
+
+def _train_sklearn(
+    train_examples: Sequence[StanceExample],
+    dev_examples: Sequence[StanceExample],
+    *,
+    gold: list[str],
+    dev_gold: list[str],
+    labels: tuple[str, ...],
+    output_dir: Path,
+    trainer: TrainSettings,
+    model: SklearnSettings,
+    task: StanceTask,
+    info: dict[str, Any],
+    card: str | None,
+    began: float,
+    **_: Any,  # what a transformer uses (state_dir, progress, ...)
+) -> dict[str, Any]:
+    from argmine.stance.baseline import SklearnStanceClassifier
+
+    if task.class_weighting != "balanced":
+        raise ValueError(
+            f"task.class_weighting={task.class_weighting}: the scikit-learn baseline is always class-balanced"
+        )
+    classifier = SklearnStanceClassifier.fit(
+        [e.input for e in train_examples],
+        gold,
+        labels,
+        c_values=tuple(model.sklearn_c) if dev_examples else tuple(model.sklearn_c)[:1],
+        dev_inputs=[e.input for e in dev_examples],
+        dev_gold=dev_gold,
+        max_features=model.sklearn_max_features,
+        seed=trainer.seed,
+    )
+    metrics: dict[str, Any] = {}
+    if dev_examples:
+        metrics = dev_metrics(
+            dev_examples, [s.label for s in classifier.predict([e.input for e in dev_examples])], labels
+        )
+    seconds = time.perf_counter() - began
+    classifier.meta = replace(classifier.meta, training={**info, "metrics": _scalars(metrics)})
+    if os.environ.get("RANK", "0") == "0":  # rank 0 of a torchrun launch (read so, to import no torch here)
+        classifier.save_pretrained(output_dir, card=card)
+    return {**metrics, "train/seconds": seconds, "train/examples": len(gold), "checkpoint": str(output_dir)}
 
 
 def _train_ensemble(
@@ -258,14 +244,15 @@ def _train_ensemble(
     *,
     labels: tuple[str, ...],
     output_dir: Path,
-    holdout: float,
-    weights: tuple[float, ...],
-    refit: bool,
-    sklearn_only: tuple[str, ...],
-    member_settings: dict[str, Any],
+    trainer: TrainSettings,
+    model: EnsembleSettings,
+    task: StanceTask,
     info: dict[str, Any],
+    training_info: Mapping[str, Any] | None,
     card: str | None,
+    progress: bool,
     began: float,
+    **_: Any,  # gold labels (each member checks its own), state_dir (members are not resumable)
 ) -> dict[str, Any]:
     """Train both members, choose their pooling weight on held-out training threads, save the ensemble.
 
@@ -292,8 +279,13 @@ def _train_ensemble(
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("the ensemble trains in one process; run it without torchrun")
+    pool = model.ensemble
+    holdout, weights, refit, sklearn_only = pool.holdout, pool.weights, pool.refit, pool.sklearn_only
     abstained = label_columns(labels, sklearn_only)  # checked before anything trains
-    seed = member_settings["seed"]
+    seed = trainer.seed
+    members = {"transformer": model.transformer(), "sklearn": model.sklearn()}
+    # task.class_weighting is the transformer's loss; the baseline is always class-balanced
+    tasks = {"transformer": task, "sklearn": replace(task, class_weighting="balanced")}
     kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, seed)
     work = output_dir.parent / f".{output_dir.name}.members"
     shutil.rmtree(work, ignore_errors=True)
@@ -304,7 +296,15 @@ def _train_ensemble(
             log.info("ensemble, %s: training the %s on %d examples", stage, name, len(examples))
             folder = work / stage / name
             scores[name] = train_stance(
-                examples, dev_examples, classifier=name, labels=labels, output_dir=folder, **member_settings
+                examples,
+                dev_examples,
+                labels=labels,
+                output_dir=folder,
+                trainer=trainer,
+                model=members[name],
+                task=tasks[name],
+                training_info=training_info,
+                progress=progress,
             )
         return (
             TransformerStanceClassifier.from_pretrained(work / stage / "transformer"),
@@ -379,49 +379,37 @@ def _train_transformer(
     dev_gold: list[str],
     labels: tuple[str, ...],
     output_dir: Path,
-    encoder: str,
-    finetune: str,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seed: int,
-    max_steps: int | None,
-    max_length: int,
-    max_tokens: int | None,
-    class_weighting: str,
-    lora: tuple[int, int, float, int],
-    reserves: tuple[int, int],
-    pooling: str,
+    trainer: TrainSettings,
+    model: TransformerSettings,
+    task: StanceTask,
     state_dir: str | Path | None,
-    cpu_threads: int | None,
-    device: str | None,
     info: dict[str, Any],
     card: str | None,
     progress: bool,
     began: float,
+    **_: Any,
 ) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
     from argmine.stance.transformer import TransformerStanceClassifier
-    from argmine.training import TrainSettings, fit, is_main_process, seed_everything, use_cpu_threads
+    from argmine.training import fit, is_main_process, seed_everything, training_record
 
-    weights = class_weights(gold, labels, class_weighting)
-    if cpu_threads is not None:
-        use_cpu_threads(cpu_threads)
-    seed_everything(seed)
+    settings = model
+    weights = class_weights(gold, labels, task.class_weighting)
+    seed_everything(trainer.seed)
     model = TransformerStanceClassifier.create(
         labels,
-        encoder=encoder,
-        finetune=finetune,
-        max_length=max_length,
-        post_reserve=reserves[0],
-        parent_reserve=reserves[1],
-        pooling=pooling,
-        lora_r=lora[0],
-        lora_alpha=lora[1],
-        lora_dropout=lora[2],
-        full_top_layers=lora[3],
+        encoder=settings.encoder,
+        finetune=settings.finetune,
+        max_length=task.pair_length(settings),
+        post_reserve=task.post_reserve,
+        parent_reserve=task.parent_reserve,
+        pooling=task.pooling,
+        lora_r=settings.lora_rank,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        full_top_layers=settings.full_top_layers,
     )
     rows = model.tokenize([e.input for e in train_examples])
     targets = [labels.index(g) for g in gold]
@@ -439,25 +427,15 @@ def _train_transformer(
         return F.cross_entropy(logits, batch["labels"], weight=weight.to(logits.device))
 
     def evaluate() -> dict[str, float]:  # fit calls it with the model on the training device
-        probabilities = model.proba_of_rows(dev_rows, batch_size=max(batch_size, 32))
+        probabilities = model.proba_of_rows(dev_rows, batch_size=max(trainer.batch_size, 32))
         predicted = [labels[j] for j in probabilities.argmax(axis=1)]
         return _scalars(dev_metrics(dev_examples, predicted, labels))
 
-    settings = TrainSettings(
-        epochs=epochs,
-        learning_rate=lr,
-        batch_size=batch_size,
-        seed=seed,
-        max_tokens=max_tokens,
-        max_steps=max_steps,
-        select_metric=SELECT_METRIC if dev_examples else None,
-        device=device,
-    )
     result = fit(
         model.net,
         lengths=[len(r["input_ids"]) for r in rows],
         collate=collate,
-        settings=settings,
+        settings=replace(trainer, select_metric=SELECT_METRIC if dev_examples else None),
         evaluate=evaluate if dev_examples else None,
         state_dir=state_dir,
         compute_loss=compute_loss,
@@ -465,19 +443,15 @@ def _train_transformer(
     )
     metrics: dict[str, Any] = dict(result.best_metrics)  # what ranks other than 0 return
     if dev_examples and is_main_process():
-        probabilities = model.proba_of_rows(dev_rows, batch_size=max(batch_size, 32))
+        probabilities = model.proba_of_rows(dev_rows, batch_size=max(trainer.batch_size, 32))
         metrics = dev_metrics(dev_examples, [labels[j] for j in probabilities.argmax(axis=1)], labels)
     seconds = time.perf_counter() - began
     model.meta = replace(
         model.meta,
         training={
             **info,
-            "epochs": epochs,
-            "best_epoch": result.best_epoch,
-            "steps": result.steps,
-            "learning_rate": lr,
-            "batch_size": batch_size,
-            "class_weighting": class_weighting,
+            **training_record(trainer, result),
+            "class_weighting": task.class_weighting,
             "class_weights": dict(zip(labels, weights)),
             "metrics": _scalars(metrics),
         },
@@ -495,3 +469,8 @@ def _train_transformer(
         "train/examples": len(gold),
         "checkpoint": str(output_dir),
     }
+
+
+# What trains each model kind (``model.classifier``); a new kind adds its function here and its
+# settings dataclass to argmine.settings.MODEL_KINDS.
+_TRAINERS = {"transformer": _train_transformer, "sklearn": _train_sklearn, "ensemble": _train_ensemble}
