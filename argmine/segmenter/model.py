@@ -2,26 +2,27 @@
 
     texts ──tokenize / make_windows──► windows ──► encoder + head ──► softmax per token
                                                                          │
-    list[list[Component]] ◄── decode (merge windows, Viterbi IOB2, char offsets) ◄┘
+    list[list[Component]] ◄── merge windows ─► decoding.decode_words (Viterbi IOB2, span rules) ◄┘
 
 The model is a Hugging Face token classifier over a base encoder (the
 packaged all-MiniLM-L6-v2 by default), fine-tuned either with LoRA (peft: the
 checkpoint keeps the adapters and the new head, the delta over the pinned
 encoder, about 1.5 MB for MiniLM) or in full (the whole model); building,
 saving and loading it is ``argmine.transformer``'s. Encoding and decoding are
-the pure functions of ``argmine.segmenter.encoding``.
+the pure functions of ``argmine.segmenter.encoding`` and ``argmine.segmenter.decoding``.
 
 Checkpoint folder (see ``argmine.checkpoint``): ``argmine.json`` with kind
 ``components``, the component labels, and settings ``tags``, ``max_length``,
-``stride``, ``decoding``, ``context`` (and ``lora``); the tokenizer files; a ``README.md``
-card; and ``adapter_config.json`` + ``adapter_model.safetensors`` (LoRA) or
+``stride``, ``decoding`` (the rules of ``argmine.segmenter.decoding.DecodingSettings``; a
+checkpoint without it decodes as before the rules), ``context`` (and ``lora``); the tokenizer
+files; a ``README.md`` card; and ``adapter_config.json`` + ``adapter_model.safetensors`` (LoRA) or
 ``config.json`` + ``model.safetensors`` (full).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,14 @@ from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
 from argmine.commands import portable_command
 from argmine.errors import CheckpointError
 from argmine.segmenter.context import CONTEXTS, check_context, message_contexts
+from argmine.segmenter.decoding import DEFAULT, DecodingSettings, decode_words, decoding_settings
 from argmine.segmenter.encoding import (
     IGNORE,
     TokenizedText,
     Window,
     bio_tags,
-    decode,
     make_windows,
+    merge_windows,
     special_tokens,
     tokenize,
     word_tags,
@@ -52,7 +54,6 @@ from argmine.transformer import LoraSettings, build_model, load_transformer, rea
 log = logging.getLogger(__name__)
 
 KIND = "components"
-DECODINGS = ("viterbi", "argmax")
 MIN_LENGTH = 8  # tokens in a window, special tokens included
 MAX_CONTEXT_TOKENS = 16  # a context names a position in a few words; it must leave the window for the text
 # LoRA on every linear layer of the encoder blocks (names are suffixes of BERT module names).
@@ -71,7 +72,8 @@ class Segmenter:
         self.tags = bio_tags(meta.labels)
         self.max_length = int(meta.settings["max_length"])
         self.stride = int(meta.settings["stride"])
-        self.decoding = str(meta.settings.get("decoding", "viterbi"))
+        # Without the key (checkpoints from before the span rules): decoding.LEGACY, as they were scored.
+        self.decoding: DecodingSettings = decoding_settings(meta.settings.get("decoding"))
         self.context = str(meta.settings.get("context", "none"))  # checkpoints from before the option read none
         self.prefix, self.suffix = special_tokens(tokenizer)
         self._context_prefixes: dict[str, tuple[int, ...]] = {"": self.prefix}
@@ -98,7 +100,7 @@ class Segmenter:
         finetune: str = "lora",
         max_length: int = 256,
         stride: int = 64,
-        decoding: str = "viterbi",
+        decoding: str | Mapping[str, Any] | DecodingSettings = "viterbi",
         context: str = "none",
         lora_rank: int = 8,
         lora_alpha: int | None = None,
@@ -109,7 +111,10 @@ class Segmenter:
         """A new, untrained segmenter for ``labels`` on the base ``encoder`` (a name or a folder).
 
         ``max_length`` is the window in tokens (special tokens included),
-        ``stride`` how many tokens consecutive windows share. ``context``:
+        ``stride`` how many tokens consecutive windows share. ``decoding``:
+        ``DecodingSettings`` or its fields as a mapping; a string names the tag
+        decoder (``viterbi`` / ``argmax``) and takes the span rules of
+        ``decoding.DEFAULT``, so new models get them. ``context``:
         ``position`` reads where each message sits before it
         (``argmine.segmenter.context``), ``none`` the message alone. ``lora_alpha``
         defaults to ``2 * lora_rank``. Seed torch first for a reproducible head.
@@ -118,8 +123,9 @@ class Segmenter:
 
         labels = tuple(labels)
         tags = bio_tags(labels)  # validates the labels
-        if decoding not in DECODINGS:
-            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+        if isinstance(decoding, str):
+            decoding = decoding_settings({**DEFAULT.record(), "viterbi": decoding_settings(decoding).viterbi})
+        decoding = decoding_settings(decoding)  # validates
         check_context(context)
         model, tokenizer, meta = build_model(
             AutoModelForTokenClassification,
@@ -131,7 +137,7 @@ class Segmenter:
                 "tags": list(tags),
                 "max_length": max_length,
                 "stride": stride,
-                "decoding": decoding,
+                "decoding": decoding.record(),
                 "context": context,
             },
             min_length=MIN_LENGTH,
@@ -169,8 +175,10 @@ class Segmenter:
         for key in ("max_length", "stride"):
             if not isinstance(meta.settings.get(key), int) or isinstance(meta.settings.get(key), bool):
                 raise CheckpointError(f"{where}: settings.{key} must be an integer")
-        if meta.settings.get("decoding", "viterbi") not in DECODINGS:
-            raise CheckpointError(f"{where}: settings.decoding must be one of {', '.join(DECODINGS)}")
+        try:
+            decoding_settings(meta.settings.get("decoding"))
+        except ValueError as error:
+            raise CheckpointError(f"{where}: {error}") from None
         if meta.settings.get("context", "none") not in CONTEXTS:
             raise CheckpointError(f"{where}: settings.context must be one of {', '.join(CONTEXTS)}")
         if not 0 <= meta.settings["stride"] <= meta.settings["max_length"] // 2:
@@ -211,7 +219,7 @@ class Segmenter:
                 else ""
             ),
             f"- windows: {meta.settings['max_length']} tokens, overlapping by {meta.settings['stride']}",
-            f"- decoding: {meta.settings.get('decoding', 'viterbi')}",
+            f"- decoding: {self.decoding.describe()}",
             f"- context: {meta.settings.get('context', 'none')}"
             + (" (reads where each message sits: argmine.segmenter.context)" if self.context == "position" else ""),
         ]
@@ -339,17 +347,30 @@ class Segmenter:
         """
         if isinstance(texts, str):
             raise TypeError("predict takes a sequence of texts, not a single string")
+        return [
+            decode_words(tok.text, tok.words, merged, self.tags, self.decoding)
+            for tok, merged in self.word_probabilities(texts, contexts=contexts, batch_size=batch_size)
+        ]
+
+    def word_probabilities(
+        self, texts: Sequence[str], *, contexts: Sequence[str] | None = None, batch_size: int = 16
+    ) -> list[tuple[TokenizedText, np.ndarray]]:
+        """Each text tokenized, with one tag-probability row per word (windows merged): what decoding reads.
+
+        Studies of decoding cache these and call ``decoding.decode_words`` on them.
+        """
         tokenized = self.tokenize(texts)
         per_text = [self.windows(t, context=c) for t, c in zip(tokenized, self.contexts(texts, contexts))]
         flat = [w for windows in per_text for w in windows]
         probabilities = self.window_probabilities(flat, batch_size=batch_size)
-        results: list[list[Component]] = []
+        out = []
         position = 0
         for tok, windows in zip(tokenized, per_text):
             probs = probabilities[position : position + len(windows)]
             position += len(windows)
-            results.append(decode(tok, windows, probs, self.tags, method=self.decoding))
-        return results
+            merged = merge_windows(tok, windows, probs) if tok.words else np.zeros((0, len(self.tags)), np.float32)
+            out.append((tok, merged))
+        return out
 
     def predict_threads(self, threads: Sequence[Thread], *, batch_size: int = 16) -> list[Thread]:
         """Copies of the threads whose posts and comments hold the predicted components instead of the gold ones.
