@@ -42,7 +42,7 @@ from argmine.commands import portable_command
 from argmine.errors import ArgmineError
 from argmine.io_utils import atomic_write
 from argmine.metrics.components import overlap50_matches, prf, token_tags
-from argmine.metrics.stance import label_metrics, stance_metrics
+from argmine.metrics.stance import CALIBRATION_BINS, label_metrics, stance_metrics
 from argmine.thread import Component, Post, Thread
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,10 @@ def describe_metric(key: str) -> str:
             return f"gold {items} without a prediction; counted wrong"
         if rest == ["confusion"]:
             return "counts of gold (rows) by predicted (columns) stance"
+        if rest == ["ece"]:
+            return (f"expected calibration error: {items} in {CALIBRATION_BINS} equal-width bins of the confidence "
+                    "(the predicted label's score), sum over bins of share of items × |accuracy − mean confidence|; "
+                    "0 = calibrated (see the reliability table)")
         if len(rest) == 2 and rest[1] in _STANCE_PER_LABEL:
             return _STANCE_PER_LABEL[rest[1]].format(items=items, label=rest[0])
     return ""
@@ -498,6 +502,9 @@ def render_report_markdown(
             interval = ci.get(f"{key}{CI_SUFFIX}")
             shown = f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "–"
             lines.append(f"| `{key}` | {_number(metrics[key])} | {shown} | {_md(describe_metric(key))} |")
+            ece = key.replace("/macro_f1", "/ece") if key.startswith("stance/") else None
+            if ece in metrics:  # calibration beside the macro-F1 of its level
+                lines.append(f"| `{ece}` | {_number(metrics[ece])} | – | {_md(describe_metric(ece))} |")
 
     sections: dict[str, list[str]] = {}
     for key, value in metrics.items():
@@ -511,6 +518,7 @@ def render_report_markdown(
     for section, rows in sections.items():
         lines += ["", f"### {section}", "", "| metric | value | definition |", "|---|---:|---|", *rows]
 
+    lines += _reliability_markdown(metrics)
     if figures:
         lines += ["", "## Confusion matrices"]
         if kind == "components":
@@ -528,6 +536,31 @@ def render_report_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _reliability_markdown(metrics: Mapping[str, Any]) -> list[str]:
+    """The reliability table of each stance level that has one (what its ``ece`` is computed from)."""
+    levels = [level for level in STANCE_LEVELS if isinstance(metrics.get(f"stance/{level}/reliability"), Mapping)]
+    if not levels:
+        return []
+    lines = ["", "## Calibration", "", (
+        "Per bin of confidence (the score of the predicted label): how many items fall in it, their mean "
+        "confidence and how many of them are right. A calibrated model's accuracy equals its confidence in "
+        "every bin; `ece` is the item-weighted mean gap. Items without a prediction are left out."
+    )]
+    for level in levels:
+        lines += ["", f"### stance/{level} (ece {_number(metrics.get(f'stance/{level}/ece', '–'))})", "",
+                  "| confidence | count | mean confidence | accuracy | gap |", "|---|---:|---:|---:|---:|"]
+        for row in metrics[f"stance/{level}/reliability"]["bins"]:
+            closing = "]" if row["high"] >= 1 else ")"
+            span = f"[{row['low']:.1f}, {row['high']:.1f}{closing}"
+            if row["count"]:
+                gap = row["accuracy"] - row["confidence"]
+                lines.append(f"| {span} | {row['count']} | {row['confidence']:.4f} | {row['accuracy']:.4f} | "
+                             f"{gap:+.4f} |")
+            else:
+                lines.append(f"| {span} | 0 | – | – | – |")
+    return lines
 
 
 # -- errors.html --------------------------------------------------------------

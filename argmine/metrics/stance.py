@@ -6,6 +6,8 @@ keys are ``stance/<level>/...``:
     n, accuracy, macro_f1            macro-F1 is the mean of the per-label F1 over *all* given labels
     <label>/precision|recall|f1|support
     confusion                        {"labels": [...], "matrix": rows = gold, columns = predicted}
+    ece, reliability                 calibration of the predicted label's score (see ``calibration``), when
+                                     every prediction of the level carries a score
 
 A precision or recall with nothing to divide by is 0 (as scikit-learn's
 ``zero_division=0``), so a label never predicted scores F1 0 and pulls the
@@ -24,14 +26,29 @@ Levels:
   components that are not gold are ignored here (the segmenter's metrics count them).
 
 A level is scored only when the gold threads have stances there.
+
+Calibration: a model that says 0.8 should be right about 80% of the time.
+``calibration`` puts each predicted item in one of ``CALIBRATION_BINS``
+equal-width bins of its confidence (the score of the label it predicted;
+bin ``i`` holds ``[i/B, (i+1)/B)``, the last one also 1.0) and reports the
+expected calibration error (Guo et al. 2017), the item-weighted mean gap
+between accuracy and mean confidence, ``sum_b n_b / N * |acc_b - conf_b|``,
+and the reliability table it is computed from. Items with no prediction (a
+missed component) have no confidence and are left out of both.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from argmine.thread import Post, Thread
+from argmine.thread import Post, Stance, Thread
+
+log = logging.getLogger(__name__)
+
+# Ten equal-width bins: the usual choice (Guo et al. 2017); a dev set of a few hundred items fills most of them.
+CALIBRATION_BINS = 10
 
 
 def label_metrics(
@@ -81,6 +98,58 @@ def label_metrics(
     return out
 
 
+def calibration(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
+) -> tuple[float, list[dict[str, Any]]]:
+    """Expected calibration error and the reliability table, over ``bins`` equal-width confidence bins.
+
+    ``confidences[i]`` is the score of the label predicted for item ``i`` (in
+    [0, 1]), ``correct[i]`` whether that label is the gold one. Each table row
+    is a bin: ``low``, ``high``, ``count`` and, for a non-empty bin, the mean
+    ``confidence`` and the ``accuracy`` of its items (``None`` when empty).
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    if len(confidences) != len(correct):
+        raise ValueError(f"{len(confidences)} confidences but {len(correct)} correctness values")
+    if not confidences:
+        raise ValueError("no predictions to measure calibration on")
+    counts, confidence_sums, right = [0] * bins, [0.0] * bins, [0] * bins
+    for score, ok in zip(confidences, correct):
+        if not 0.0 <= score <= 1.0:  # also refuses NaN
+            raise ValueError(f"a confidence must lie in [0, 1], got {score}")
+        b = min(int(score * bins), bins - 1)  # 1.0 goes in the last bin
+        counts[b] += 1
+        confidence_sums[b] += score
+        right[b] += bool(ok)
+    total = len(confidences)
+    ece = 0.0
+    table = []
+    for b in range(bins):
+        n = counts[b]
+        confidence = confidence_sums[b] / n if n else None
+        accuracy = right[b] / n if n else None
+        if n:
+            ece += n / total * abs(accuracy - confidence)  # type: ignore[operator]
+        table.append({"low": b / bins, "high": (b + 1) / bins, "count": n, "confidence": confidence,
+                      "accuracy": accuracy})
+    return ece, table
+
+
+def _calibration_metrics(
+    gold: Sequence[str], predicted: Sequence[Stance | None], prefix: str
+) -> dict[str, Any]:
+    """``<prefix>/ece`` and ``<prefix>/reliability`` over the predicted items; nothing when a score is missing."""
+    pairs = [(g, p) for g, p in zip(gold, predicted) if p is not None]
+    if not pairs:
+        return {}
+    if any(p.score is None for _, p in pairs):
+        log.info("%s: some predicted stances carry no score, so no calibration is reported", prefix)
+        return {}
+    ece, table = calibration([p.score for _, p in pairs], [p.label == g for g, p in pairs])  # type: ignore[misc]
+    return {f"{prefix}/ece": ece, f"{prefix}/reliability": {"bins": table}}
+
+
 def _index_threads(threads: Iterable[Thread], what: str) -> dict[str, Thread]:
     out: dict[str, Thread] = {}
     for thread in threads:
@@ -90,10 +159,10 @@ def _index_threads(threads: Iterable[Thread], what: str) -> dict[str, Thread]:
     return out
 
 
-def _predicted_label(pred: Post, thread_id: str, where: str) -> str:
+def _predicted_stance(pred: Post, thread_id: str, where: str) -> Stance:
     if pred.stance is None:
         raise ValueError(f"thread {thread_id!r}: predicted {where} {pred.id!r} has no stance")
-    return pred.stance.label
+    return pred.stance
 
 
 def stance_metrics(
@@ -111,7 +180,7 @@ def stance_metrics(
     """
     gold_by_id = _index_threads(gold_threads, "gold")
     pred_by_id = _index_threads(pred_threads, "predicted")
-    levels: dict[str, tuple[list[str], list[str | None]]] = {
+    levels: dict[str, tuple[list[str], list[Stance | None]]] = {
         "comments": ([], []),
         "messages": ([], []),
         "components": ([], []),
@@ -123,15 +192,15 @@ def stance_metrics(
         pred_comments = {c.id: c for c in pred.comments}
         if include_posts and gold.post.stance is not None:
             levels["messages"][0].append(gold.post.stance.label)
-            levels["messages"][1].append(_predicted_label(pred.post, thread_id, "post"))
+            levels["messages"][1].append(_predicted_stance(pred.post, thread_id, "post"))
         for comment in gold.comments:
             if comment.stance is not None:
                 if comment.id not in pred_comments:
                     raise ValueError(f"thread {thread_id!r}: gold comment {comment.id!r} is not in the prediction")
-                label = _predicted_label(pred_comments[comment.id], thread_id, "comment")
+                stance = _predicted_stance(pred_comments[comment.id], thread_id, "comment")
                 for level in ("comments", "messages") if include_posts else ("comments",):
                     levels[level][0].append(comment.stance.label)
-                    levels[level][1].append(label)
+                    levels[level][1].append(stance)
             labelled = [c for c in comment.components if c.stance is not None]
             if labelled:
                 holder = pred_comments.get(comment.id)
@@ -139,11 +208,13 @@ def stance_metrics(
                 for component in labelled:
                     match = spans.get(component.span)
                     levels["components"][0].append(component.stance.label)  # type: ignore[union-attr]
-                    levels["components"][1].append(match.stance.label if match and match.stance else None)
+                    levels["components"][1].append(match.stance if match else None)
     out: dict[str, Any] = {}
     for level, (gold_labels, predicted) in levels.items():
         if gold_labels:
-            out.update(label_metrics(gold_labels, predicted, labels, f"stance/{level}"))
+            names = [p.label if p is not None else None for p in predicted]
+            out.update(label_metrics(gold_labels, names, labels, f"stance/{level}"))
+            out.update(_calibration_metrics(gold_labels, predicted, f"stance/{level}"))
     if not out:
         raise ValueError("the gold threads carry no stance labels to score")
     return out
