@@ -2,6 +2,7 @@
 
     argmine mine INPUT [--format text|jsonl|cmv|rumoureval|brat] [--post FILE_OR_TEXT]
                        [--checkpoint DIR] [--output FILE] [--to json|jsonl|html|md|text|brat]
+                       [--min-stance-score X]
 
 What it does with what it is given:
 
@@ -32,6 +33,13 @@ What it does with what it is given:
   spans move: on AAE dev exact-span F1 0.594 → 0.559), or ``auto``, the
   default (bfloat16 where native, else float32). Measured in
   experiments/benchmarks/README.md.
+* ``--min-stance-score X`` (default off) abstains where the model is unsure:
+  a stance scored below X shows as ``unsure (support 0.42)`` in the text,
+  Markdown and HTML views; JSON keeps label and score and adds
+  ``"below_min_score": X`` to that stance (``mark_unsure``). Every stance is
+  shown with its score either way. Each message's ``meta`` also says its
+  detected language, and ``not_english`` where the stance is a guess
+  (``argmine.language``); the views show that flag too.
 """
 
 from __future__ import annotations
@@ -42,14 +50,15 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import argmine.resources
 from argmine.errors import ArgmineError
 from argmine.precision import DEFAULT_PRECISION, PRECISIONS
-from argmine.thread import Thread
+from argmine.thread import Stance, Thread
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +106,11 @@ def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"number format of the models (default: {DEFAULT_PRECISION}): auto = bfloat16 where the CPU has "
         "bf16 instructions, else float32; int8 is faster but moves spans (see experiments/benchmarks)",
     )
+    parser.add_argument(
+        "--min-stance-score", type=float, default=None, metavar="X",
+        help="show a stance whose score is below X (0 to 1) as unsure in the text, Markdown and HTML views; "
+        "JSON keeps its label and score and adds \"below_min_score\": X to it (default: off, every stance shown)",
+    )
     parser.set_defaults(run=run_mine)
 
 
@@ -120,6 +134,9 @@ def run_mine(args: argparse.Namespace) -> int:
         raise ArgmineError(f"--output {output} is the input file; write the result elsewhere")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    min_score = getattr(args, "min_stance_score", None)
+    if min_score is not None and not 0.0 <= min_score <= 1.0:  # also refuses nan
+        raise ArgmineError(f"--min-stance-score must lie between 0 and 1 (a stance score), got {min_score}")
     checkpoint = check_checkpoint(args.checkpoint)
 
     threads = read_threads(input_format, source, post=post_argument(args.post), replies=args.replies)
@@ -127,15 +144,19 @@ def run_mine(args: argparse.Namespace) -> int:
     if first is None:
         raise ArgmineError(f"{source}: no threads to mine (the input is empty)")
 
+    from argmine import language
     from argmine.pipeline import ArgumentMiner
     from argmine.training import use_cpu_threads
 
+    language.preload()  # the language model loads while the pipeline does
     miner = ArgumentMiner.from_pretrained(checkpoint, precision=args.precision)
     use_cpu_threads()
     counter = _Counter()
     mined = miner.mine_many(
         counter.inputs(chain([first], threads)), batch_size=args.batch_size, progress=sys.stderr.isatty()
     )
+    if min_score is not None:
+        mined = (mark_unsure(thread, min_score) for thread in mined)
     mined = counter.outputs(mined)
     if to == "brat":  # a folder to correct in brat, then read back with --format brat
         from argmine.readers.brat import write_brat
@@ -224,6 +245,33 @@ def write_threads(threads: Iterable[Thread], to: str, handle: IO[str]) -> int:
     if to == "json":
         handle.write("\n]\n")
     return count
+
+
+def mark_unsure(thread: Thread, min_score: float) -> Thread:
+    """``thread`` with each stance scored below ``min_score`` marked unsure (``"below_min_score": min_score``).
+
+    The label and score stay as predicted, so JSON loses nothing; the views show such a stance as
+    ``unsure (label score)``. A stance without a score cannot be judged and is left as it is.
+    ``meta["mined"]["min_stance_score"]`` records the threshold.
+    """
+    from argmine.render import UNSURE_KEY
+
+    def judged(stance: Stance | None) -> Stance | None:
+        if stance is None or stance.score is None:
+            return stance
+        extra = {k: v for k, v in stance.extra.items() if k != UNSURE_KEY}
+        if stance.score < min_score:
+            extra[UNSURE_KEY] = min_score
+        return replace(stance, extra=extra)
+
+    def message(m: Any) -> Any:
+        return replace(m, stance=judged(m.stance), components=tuple(replace(c, stance=judged(c.stance))
+                                                                    for c in m.components))
+
+    meta = dict(thread.meta)
+    if isinstance(meta.get("mined"), dict):
+        meta["mined"] = {**meta["mined"], "min_stance_score": min_score}
+    return replace(thread, post=message(thread.post), comments=tuple(message(c) for c in thread.comments), meta=meta)
 
 
 class _Counter:

@@ -25,6 +25,9 @@ What a mined thread holds, and what it drops:
   default); premises and the post's own components carry none; gold stances
   are replaced (the post's own stance is cleared);
 * relations are dropped (they name gold components that no longer exist);
+* each message with text gets ``meta["language"]`` (``{"code", "score",
+  "english"}``, from ``argmine.language``) and ``meta["not_english"] = True``
+  when it is confidently another language, where the stance is a guess;
 * ``meta["mined"]`` records the argmine version, the labels, and whether
   stance was predicted. When the post text is empty (a copied comment page
   read without ``--post``) no stance is predicted: the stance *toward the
@@ -60,6 +63,7 @@ from argmine import __version__
 from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
 from argmine.commands import portable_command
 from argmine.errors import CheckpointError
+from argmine.language import language_meta
 from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
 from argmine.segmenter.model import Segmenter
@@ -468,7 +472,24 @@ class ArgumentMiner:
 
 def _with(message: Post, components: list[Component], *, stance: Stance | None) -> Any:
     # ``replace`` keeps the type (Post or Comment); meta is copied so the output shares no dict with the input.
-    return replace(message, components=tuple(components), stance=stance, meta=dict(message.meta))
+    return replace(message, components=tuple(components), stance=stance, meta=_with_language(message))
+
+
+def _with_language(message: Post) -> dict[str, Any]:
+    """A copy of the message's meta with its detected language and, when confidently not English, the flag.
+
+    The stance models read English only: ``not_english`` says a stance is a guess. A ``language`` the
+    input already held that argmine did not write is kept; the detection then goes to ``language_detected``.
+    """
+    meta = dict(message.meta)
+    if meta.get("not_english") is True:
+        del meta["not_english"]  # an earlier mining's flag: decided again below
+    found = language_meta(message.text)
+    given = meta.get("language")
+    if "language" in found and given is not None and not (isinstance(given, dict) and "code" in given):
+        found["language_detected"] = found.pop("language")
+    meta.update(found)
+    return meta
 
 
 def _chunks(threads: Iterable[Thread], chunk_messages: int) -> Iterator[list[Thread]]:

@@ -21,6 +21,13 @@ controls (ESC starts the sequences that retitle or clear a terminal), DEL, and t
 bidi embeddings, overrides and isolates (U+202E shows the text after it reversed)
 are written as their escapes, ``\\x1b`` or ``\\u202e``; newlines and tabs stay.
 JSON and JSONL output is not rendered and keeps every character exact.
+
+Every stance is shown with its score. A stance marked unsure (``argmine mine
+--min-stance-score X`` adds ``"below_min_score": X`` to a stance whose score is
+below X) shows as ``unsure (support 0.42)``, drawn as neither support nor
+attack. A message flagged ``meta["not_english"]`` (``argmine.language``) shows
+its language next to the stance: ``[pt?]`` in text and Markdown, a "not
+English" badge in HTML, since the stance models read English only.
 """
 
 from __future__ import annotations
@@ -40,6 +47,29 @@ ATTACK_LABELS = frozenset({"attack", "attacks", "deny", "disagree", "disagreemen
 # The argument map draws at most this many comments (a page stays readable; the list below shows them all).
 MAP_MAX_COMMENTS = 60
 MAP_MAX_CLAIMS = 4  # claim nodes under one comment node
+
+
+# The stance key ``argmine mine --min-stance-score X`` adds (value X) to a stance whose score is below X.
+UNSURE_KEY = "below_min_score"
+
+
+def is_unsure(stance: Stance | None) -> bool:
+    """Whether a stance was marked as below the ``--min-stance-score`` threshold."""
+    return stance is not None and stance.extra.get(UNSURE_KEY) is not None
+
+
+def _shown_polarity(stance: Stance | None) -> str | None:
+    """``polarity`` as drawn: an unsure stance is drawn as neither support nor attack."""
+    return "neutral" if is_unsure(stance) else polarity(stance)
+
+
+def not_english(message: Post) -> str | None:
+    """The detected language code of a message flagged ``not_english``; None when it is not flagged."""
+    if message.meta.get("not_english") is not True:
+        return None
+    found = message.meta.get("language_detected", message.meta.get("language"))
+    code = found.get("code") if isinstance(found, dict) else None
+    return str(code)[:12] if code else "?"  # input JSON may hold anything here: short, and escaped where shown
 
 
 def polarity(stance: Stance | None) -> str | None:
@@ -106,7 +136,8 @@ def to_text_summary(thread: Thread, *, width: int = 160) -> str:
     note = _stance_note(thread)
     post = thread.post
     if post.text.strip():
-        lines.append(f"post by {post.author or '(unknown author)'}: {_one_line(post.text, width)}")
+        lines.append(f"post by {post.author or '(unknown author)'}{_post_stance(post)}{_language_text(post)}: "
+                     f"{_one_line(post.text, width)}")
     else:
         lines.append("post: (no original post text)")
     if note:
@@ -118,7 +149,8 @@ def to_text_summary(thread: Thread, *, width: int = 160) -> str:
         indent = "  " * min(depth, MAX_INDENT)
         stance = _stance_text(comment.stance) if comment.stance else "no stance"
         empty = " (empty comment)" if not comment.text.strip() else ""
-        lines.append(f"{indent}- {comment.author or '(anonymous)'} [{comment.id}]: {stance}{empty}")
+        lines.append(f"{indent}- {comment.author or '(anonymous)'} [{comment.id}]: {stance}{_language_text(comment)}"
+                     f"{empty}")
         lines += _text_components(comment, indent + "    ", width)
     return visible("\n".join(lines)) + "\n"
 
@@ -139,7 +171,18 @@ def _details(component: Component, escape: Callable[[str], str] = str) -> str:
 
 
 def _stance_text(stance: Stance) -> str:
-    return stance.label if stance.score is None else f"{stance.label} {stance.score:.2f}"
+    shown = stance.label if stance.score is None else f"{stance.label} {stance.score:.2f}"
+    return f"unsure ({shown})" if is_unsure(stance) else shown
+
+
+def _post_stance(post: Post) -> str:
+    """`` (stance)`` after the post's author, for gold threads whose post has one (RumourEval's source tweet)."""
+    return f" ({_stance_text(post.stance)})" if post.stance is not None else ""
+
+
+def _language_text(message: Post) -> str:
+    code = not_english(message)
+    return f" [{code}?]" if code else ""
 
 
 def _one_line(text: str, width: int) -> str:
@@ -154,7 +197,8 @@ def _counts(thread: Thread) -> str:
     stances: dict[str, int] = {}
     for comment in thread.comments:
         if comment.stance is not None:
-            stances[comment.stance.label] = stances.get(comment.stance.label, 0) + 1
+            label = "unsure" if is_unsure(comment.stance) else comment.stance.label
+            stances[label] = stances.get(label, 0) + 1
     parts = [f"{len(thread.comments)} comment{'s' if len(thread.comments) != 1 else ''}"]
     if labels:
         parts.append(", ".join(f"{n} {label}" for label, n in sorted(labels.items())))
@@ -204,7 +248,8 @@ def to_markdown(thread: Thread) -> str:
     note = _stance_note(thread)
     if note:
         lines += [f"> **Note:** {_md(note)}", ""]
-    lines += [f"**Original post** by {_md(post.author or 'unknown author')}", ""]
+    lines += [f"**Original post** by {_md(post.author or 'unknown author')}{_md(_post_stance(post))}"
+              f"{_md(_language_text(post))}", ""]
     lines += _md_quote(post.text, "")
     lines.append("")
     lines += _md_components(post, "")
@@ -214,6 +259,7 @@ def to_markdown(thread: Thread) -> str:
     for comment, depth in reply_order(thread):
         indent = "  " * (min(depth, MAX_INDENT) - 1)
         stance = f" · **{_md(_stance_text(comment.stance))}**" if comment.stance else ""
+        stance += _md(_language_text(comment))
         lines.append(f"{indent}- **{_md(comment.author or 'anonymous')}** \\[{_md(comment.id)}\\]{stance}")
         lines.append("")
         lines += _md_quote(comment.text, indent + "  ")
@@ -291,12 +337,15 @@ mark.other { background: var(--other); box-shadow: inset 0 -2px 0 var(--other-li
 .badge.support { background: var(--support-bg); color: var(--support); }
 .badge.attack { background: var(--attack-bg); color: var(--attack); }
 .badge.neutral { background: var(--neutral-bg); color: var(--neutral); }
+.badge.unsure { background: #fef9c3; color: #854d0e; border: 1px dashed #ca8a04; }
+.badge.lang { background: #ede9fe; color: #5b21b6; }
 .badge.none { background: transparent; color: var(--muted); border: 1px dashed #cbd5e1; font-weight: 500; }
 .tag { font-size: 10.5px; font-weight: 650; border-radius: 4px; padding: 0 4px; margin-left: 2px;
   vertical-align: 1px; white-space: nowrap; }
 .tag.support { background: var(--support-bg); color: var(--support); }
 .tag.attack { background: var(--attack-bg); color: var(--attack); }
 .tag.neutral { background: var(--neutral-bg); color: var(--neutral); }
+.tag.unsure { background: #fef9c3; color: #854d0e; }
 .skipped { font-size: 12px; color: var(--muted); margin-top: 4px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 28px; text-align: center; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .92em; }
@@ -409,8 +458,12 @@ def _message_html(message: Post, anchor: str, heading: str | None, replying: str
     header = [f'<span class="author">{_e(heading + " · " if heading else "")}{_e(who)}</span>']
     if replying is not None:
         header.append(f"<span>↳ replying to {_e(replying)}</span>")
-    if kind == "comment":
+    if kind == "comment" or message.stance is not None:
         header.append(_badge(message.stance))
+    code = not_english(message)
+    if code:
+        header.append(f'<span class="badge lang" title="not English: stance may be unreliable">'
+                      f"not English ({_e(code)})</span>")
     claims = sum(1 for c in message.components if component_kind(c) == "claim")
     premises = sum(1 for c in message.components if component_kind(c) == "premise")
     header.append(f'<span class="count">{claims} claim{"s" if claims != 1 else ""} · '
@@ -432,7 +485,17 @@ def _message_html(message: Post, anchor: str, heading: str | None, replying: str
 def _badge(stance: Stance | None) -> str:
     if stance is None:
         return '<span class="badge none">no stance</span>'
-    return f'<span class="badge {polarity(stance)}">{_e(_stance_text(stance))}</span>'
+    return f'<span class="badge {_badge_class(stance)}"{_unsure_title(stance)}>{_e(_stance_text(stance))}</span>'
+
+
+def _badge_class(stance: Stance) -> str:
+    return "unsure" if is_unsure(stance) else str(polarity(stance))
+
+
+def _unsure_title(stance: Stance) -> str:
+    if not is_unsure(stance):
+        return ""
+    return f' title="{_e(f"score below --min-stance-score {stance.extra[UNSURE_KEY]}")}"'
 
 
 def _highlight(text: str, components: Iterable[Component]) -> tuple[str, list[Component]]:
@@ -452,7 +515,8 @@ def _highlight(text: str, components: Iterable[Component]) -> tuple[str, list[Co
             f'<mark class="c {component_kind(component)}" title="{_e(tip)}">{_e(text[component.start : component.end])}</mark>'
         )
         if component.stance is not None:
-            out.append(f'<span class="tag {polarity(component.stance)}">{_e(_stance_text(component.stance))}</span>')
+            shown = _e(_stance_text(component.stance))
+            out.append(f'<span class="tag {_badge_class(component.stance)}">{shown}</span>')
         position = component.end
     out.append(_e(text[position:]))
     return "".join(out), skipped
@@ -555,11 +619,11 @@ def _map_figure(thread: Thread, anchor: str) -> str:
     for kind, comment, claim, node in nodes:
         column_x = node.x - (CLAIM_INDENT if kind == "claim" else 0)
         column_of[id(node)] = column_x
-        if polarity(node.stance) is not None:
+        if _shown_polarity(node.stance) is not None:
             lanes[column_x] = lanes.get(column_x, 0) + 1
     used: dict[float, int] = {}
     for kind, comment, claim, node in nodes:
-        colour_kind = polarity(node.stance)
+        colour_kind = _shown_polarity(node.stance)
         if colour_kind is None:
             continue
         column_x = column_of[id(node)]
@@ -597,7 +661,7 @@ def _map_figure(thread: Thread, anchor: str) -> str:
         + "</g></a>"
     )
     for kind, comment, claim, node in nodes:
-        colour_kind = polarity(node.stance)
+        colour_kind = _shown_polarity(node.stance)
         stroke = EDGE_COLOURS[colour_kind] if colour_kind else "#cbd5e1"
         if kind == "comment":
             number = numbers[comment.id]
