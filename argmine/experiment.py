@@ -83,14 +83,16 @@ def _gold(data: DictConfig, split: str, path: str | None = None) -> list:
 EXTRA_USES = ("components", "stance", "both")
 
 
-def _extra_train(data: DictConfig) -> dict[str, tuple[str, list]]:
-    """``data.extra_train``: more corpora for the train set, each ``name → (use, threads of its train split)``.
+def _extra_train(data: DictConfig) -> dict[str, tuple[str, list, list]]:
+    """``data.extra_train``: more corpora for the train set, each ``name → (use, train threads, dev threads)``.
 
     Each entry is a data config of its own (placed with ``/data@data.extra_train.NAME: aae2`` in an
     experiment's defaults) plus ``use``: which half it trains, ``components``, ``stance`` or ``both``.
     Its label maps must give the main data's labels. The dev split, which picks the best epoch, stays
     the main data's alone: extra corpora are there to help on it. ``data.limit`` (smoke runs) applies
-    to an extra corpus that sets no limit of its own.
+    to an extra corpus that sets no limit of its own. With ``select_on_dev: true`` its dev split is read
+    too: the pair stance classifier picks its settings by the mean macro-F1 over every dev set it is
+    given (one small dev set alone is too easily fooled); other models ignore it.
     """
     out = {}
     for name, extra in (data.get("extra_train") or {}).items():
@@ -106,13 +108,14 @@ def _extra_train(data: DictConfig) -> dict[str, tuple[str, list]]:
             )
         if extra.get("limit") is None and data.get("limit") is not None:  # a smoke run stays small throughout
             extra = OmegaConf.merge(extra, {"limit": data.limit})
-        out[name] = (use, _gold(extra, extra.train_split))
+        dev = _gold(extra, extra.dev_split) if extra.get("select_on_dev") and extra.get("dev_split") else []
+        out[name] = (use, _gold(extra, extra.train_split), dev)
     return out
 
 
-def _for(part: str, train: list, extras: dict[str, tuple[str, list]]) -> list:
+def _for(part: str, train: list, extras: dict[str, tuple[str, list, list]]) -> list:
     """The main train threads plus those of every extra corpus whose ``use`` covers ``part``."""
-    return train + [t for use, threads in extras.values() if use in (part, "both") for t in threads]
+    return train + [t for use, threads, _ in extras.values() if use in (part, "both") for t in threads]
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class RunSettings:
     trainer: TrainSettings
     model: StanceModel
     task: ComponentsTask | StanceTask | BothTask
+    stance_model: StanceModel  # the stance half's model of task=both: the ``stance_model`` group, else ``model``
 
 
 def train_settings(cfg: DictConfig) -> RunSettings:
@@ -137,7 +141,12 @@ def train_settings(cfg: DictConfig) -> RunSettings:
             f"model.classifier={model.classifier}: task.kind={task.kind} trains a segmenter, "
             "which needs a transformer model (model=minilm)"
         )
-    return RunSettings(trainer, model, task)
+    stance_model = model
+    if cfg.get("stance_model") is not None:
+        if task.kind != "both":
+            raise SettingsError("stance_model: only task=both has a stance half of its own; set model= instead")
+        stance_model = model_settings(_plain(cfg.stance_model), "stance_model")
+    return RunSettings(trainer, model, task, stance_model)
 
 
 def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
@@ -168,7 +177,7 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
                 "use": use,
                 "threads": len(threads),
             }
-            for name, (use, threads) in extras.items()
+            for name, (use, threads, _) in extras.items()
         }
     checkpoint = run_dir / "checkpoint"
     writer = _is_rank0()  # under torchrun all ranks train; rank 0 alone writes the run folder
@@ -177,7 +186,7 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
         components_train = _for("components", train, extras)
         metrics = _train_components(settings, labels, components_train, dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
-        metrics = _train_stance(settings, labels, _for("stance", train, extras), dev, checkpoint, state_dir, info)
+        metrics = _train_stance(settings, labels, (data.name, train, dev), extras, checkpoint, state_dir, info)
     else:
         from argmine.pipeline import ArgumentMiner
 
@@ -189,7 +198,7 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
             learning_rate=trainer.learning_rate if task.stance_learning_rate is None else task.stance_learning_rate,
         )
         metrics = {}
-        components_train, stance_train = _for("components", train, extras), _for("stance", train, extras)
+        components_train = _for("components", train, extras)
         for part, scores in (
             (
                 "components",
@@ -200,10 +209,10 @@ def run_train(cfg: DictConfig, run_dir: Path, command: str) -> dict[str, Any]:
             (
                 "stance",
                 _train_stance(
-                    replace(settings, trainer=stance_trainer),
+                    replace(settings, trainer=stance_trainer, model=settings.stance_model),
                     labels,
-                    stance_train,
-                    dev,
+                    (data.name, train, dev),
+                    extras,
                     parts / "stance",
                     state_dir / "stance",
                     info,
@@ -252,23 +261,32 @@ def _train_components(
 def _train_stance(
     settings: RunSettings,
     labels: dict[str, list[str]],
-    train: list,
-    dev: list | None,
+    main: tuple[str, list, list | None],
+    extras: dict[str, tuple[str, list, list]],
     output_dir: Path,
     state_dir: Path,
     info: dict,
 ) -> dict[str, Any]:
+    """The stance half on the main data's (name, train, dev) threads and the extras that train stance.
+
+    Every example carries the name of its corpus (``StanceExample.corpus``): the main data's name, or
+    the extra's key. Dev is the main data's, plus the dev splits of extras read with ``select_on_dev``.
+    """
     from argmine.stance.inputs import stance_examples
     from argmine.stance.train import train_stance
 
     task = settings.task
 
-    def examples(threads: list) -> list:
-        return stance_examples(threads, task.level, include_posts=task.include_posts)
+    def examples(threads: list, corpus: str) -> list:
+        return [replace(e, corpus=corpus) for e in stance_examples(threads, task.level, include_posts=task.include_posts)]
 
+    name, train, dev = main
+    sources = [(name, train, dev or [])] + [
+        (key, threads, extra_dev) for key, (use, threads, extra_dev) in extras.items() if use in ("stance", "both")
+    ]
     return train_stance(
-        examples(train),
-        examples(dev or []),
+        [e for corpus, threads, _ in sources for e in examples(threads, corpus)],
+        [e for corpus, _, threads in sources for e in examples(threads, corpus)],
         labels=labels["stance"],
         output_dir=output_dir,
         trainer=settings.trainer,
@@ -281,7 +299,7 @@ def _train_stance(
 
 def evaluate_settings(cfg: DictConfig) -> EvaluateSettings:
     """The top-level keys of an evaluation config (all but ``data``) as typed settings."""
-    values = {k: v for k, v in (_plain(cfg) or {}).items() if k not in ("data", "hydra")}
+    values = {k: v for k, v in (_plain(cfg) or {}).items() if k not in ("data", "hydra", "suite", "data_root")}
     return from_mapping(EvaluateSettings, values, "evaluate")
 
 
@@ -292,6 +310,8 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     settings = evaluate_settings(cfg)  # before anything loads
     checkpoint = Path(settings.checkpoint)
     meta = read_meta(checkpoint)
+    if cfg.get("suite"):
+        return _evaluate_suite(cfg, settings, meta, run_dir)
     gold = _gold(cfg.data, cfg.data.split)
     if not gold:
         raise ValueError(f"{cfg.data.name} split {cfg.data.split!r} at {cfg.data.path} holds no thread")
@@ -363,6 +383,54 @@ def _score_components(
     predicted = segmenter.predict_threads(gold, batch_size=settings.batch_size)
     metrics.update(component_metrics(gold, predicted, labels=segmenter.labels))
     return "components", list(segmenter.labels), predicted
+
+
+def _evaluate_suite(cfg: DictConfig, settings: EvaluateSettings, meta: Any, run_dir: Path) -> dict[str, Any]:
+    """Stance on every dev set of ``cfg.suite`` at once: each set's scores and their mean macro-F1.
+
+    ``suite.NAME`` is a data config (its ``split`` is scored) plus an optional ``stance_level``
+    (default: the evaluation's). The stance part of a pipeline checkpoint is what is scored, on the
+    gold comments and spans, so the classifier is measured alone. Every set is read before the
+    checkpoint loads, so a missing corpus fails in seconds.
+    """
+    from argmine.metrics.stance import suite_metrics
+    from argmine.stance.inputs import check_level, stance_examples
+
+    if meta.kind not in (*STANCE_KINDS, "pipeline"):
+        raise ValueError(f"{settings.checkpoint}: a {meta.kind!r} checkpoint has no stance to score on a suite")
+    examples = []
+    sizes = {}
+    for name, data in cfg.suite.items():
+        level = check_level(data.get("stance_level") or settings.stance_level)
+        gold = _gold(data, data.split)
+        found = [replace(e, corpus=str(name)) for e in stance_examples(gold, level)]
+        if not found:
+            raise ValueError(f"suite.{name}: {data.name} split {data.split!r} at {data.path} has no gold stance")
+        examples += found
+        sizes[str(name)] = {"data": data.name, "split": data.split, "level": level, "threads": len(gold),
+                            "items": len(found)}
+    if meta.kind == "pipeline":
+        from argmine.pipeline import ArgumentMiner
+
+        classifier = ArgumentMiner.from_pretrained(Path(settings.checkpoint), precision="float32").stance
+    else:
+        from argmine.stance.predict import load_stance_classifier
+
+        classifier = load_stance_classifier(settings.checkpoint)
+    predicted = classifier.predict([e.input for e in examples], batch_size=settings.batch_size)
+    labels = list(classifier.labels)
+    unknown = sorted({str(e.label) for e in examples} - set(labels))
+    if unknown:
+        raise ValueError(f"the suite's gold labels {unknown} are not among the checkpoint's labels {labels}")
+    metrics: dict[str, Any] = {"checkpoint": str(settings.checkpoint), "suite": sizes}
+    metrics |= suite_metrics([str(e.label) for e in examples], predicted, [e.corpus for e in examples], labels,
+                             prefix="stance/suite")
+    write_json(run_dir / "metrics.json", metrics)
+    if settings.report:
+        from argmine.suite_report import write_suite_report
+
+        write_suite_report(run_dir / "report.md", metrics, labels)
+    return metrics
 
 
 def _score_stance(
@@ -693,6 +761,8 @@ def _evaluation_dir_name(*, _root_: DictConfig) -> str:
     """
     checkpoint = OmegaConf.select(_root_, "checkpoint", default=None, throw_on_missing=False)
     data = OmegaConf.select(_root_, "data.name", default="data", throw_on_missing=False)
+    if OmegaConf.select(_root_, "suite", default=None, throw_on_missing=False):
+        data = "dev-suite"  # scored on every dev set of the suite, not on data
     parts = ["evaluate"]
     if isinstance(checkpoint, str) and checkpoint not in ("", "???"):
         path = Path(checkpoint.rstrip("/"))

@@ -202,11 +202,42 @@ class EnsembleSettings(TransformerSettings):
         return SklearnSettings(sklearn_c=self.sklearn_c, sklearn_max_features=self.sklearn_max_features)
 
 
-StanceModel = Union[TransformerSettings, SklearnSettings, EnsembleSettings]
+# The names of argmine.stance.pair.FEATURE_BLOCKS (that module imports torch; this one must not), and the default.
+PAIR_FEATURE_BLOCKS = ("v", "u", "uv", "absdiff", "U", "Uv", "last", "ulast", "pv", "flags")
+PAIR_FEATURES = ("v", "uv", "absdiff", "last", "ulast", "pv", "flags")
+PAIR_BALANCES = ("none", "class", "corpus", "corpus+class")  # argmine.stance.pair_train.BALANCES
+
+
+@dataclass(frozen=True)
+class PairSettings:
+    """``model.classifier: pair``: a frozen sentence encoder's features of post and text, a linear head."""
+
+    classifier: str = "pair"
+    encoder: str = "minilm"  # a name of argmine.checkpoint.NAMED_ENCODERS or a local encoder folder
+    features: tuple[str, ...] = PAIR_FEATURES  # feature blocks (argmine.stance.pair.FEATURE_BLOCKS)
+    window: int = 128  # tokens per window; a longer text is read as several
+    stride: int = 32  # tokens shared by consecutive windows
+    pair_c: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0)  # C values tried; the best mean dev macro-F1 is kept
+    balance: str = "corpus+class"  # how examples are weighed: each corpus alike, each label alike within it
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.features if f not in PAIR_FEATURE_BLOCKS]
+        if not self.features or unknown:
+            raise ValueError(f"features must be some of {', '.join(PAIR_FEATURE_BLOCKS)}, got {list(self.features)}")
+        _at_least("window", self.window, 8)
+        if not 0 <= self.stride < self.window - 2:
+            raise ValueError(f"stride must be between 0 and window − 3 = {self.window - 3}, got {self.stride}")
+        if not self.pair_c or any(c <= 0 for c in self.pair_c):
+            raise ValueError(f"pair_c must be a non-empty list of positive numbers, got {list(self.pair_c)}")
+        _choice("balance", self.balance, PAIR_BALANCES)
+
+
+StanceModel = Union[TransformerSettings, SklearnSettings, EnsembleSettings, PairSettings]
 MODEL_KINDS: dict[str, type] = {
     "transformer": TransformerSettings,
     "sklearn": SklearnSettings,
     "ensemble": EnsembleSettings,
+    "pair": PairSettings,
 }
 
 

@@ -61,7 +61,7 @@ def _on_own_threads(experiment: str) -> list[str]:
     for name in extras:
         where = f"data.extra_train.{name}"
         out += [f"{where}.format=jsonl", f"{where}.path={OWN}", f"{where}.train_split=all", f"{where}.seed=null"]
-        out += [f"{where}.unit=null", f"{where}.stance_map=null"]
+        out += [f"{where}.unit=null", f"{where}.stance_map=null", f"{where}.dev_split=all", f"++{where}.view=null"]
     return out
 
 
@@ -71,9 +71,17 @@ def _short_pairs(experiment: str) -> list[str]:
     return ["task.post_reserve=4", "task.parent_reserve=4", "task.max_length=null"] if kind != "components" else []
 
 
-def _tiny_model(encoder: Path) -> list[str]:
-    """A transformer model on the tiny encoder, with windows it has positions for (a baseline has neither key)."""
-    return [f"model.encoder={encoder}", "model.max_length=64", "model.stride=8"]
+def _tiny_model(encoder: Path, experiment: str | None = None) -> list[str]:
+    """The experiment's model on the tiny encoder, with windows it has positions for (a baseline has neither key)."""
+    cfg = _compose("train", [f"experiment={experiment}", "data.path=/somewhere"]) if experiment else None
+    out = []
+    for group in ("model", "stance_model"):
+        kind = (cfg.get(group) or {}).get("classifier") if cfg is not None else "transformer"
+        if kind in ("transformer", "ensemble"):
+            out += [f"{group}.encoder={encoder}", f"{group}.max_length=64", f"{group}.stride=8"]
+        elif kind == "pair":
+            out += [f"{group}.encoder={encoder}", f"{group}.window=32", f"{group}.stride=4", f"{group}.pair_c=[1.0,3.0]"]
+    return out
 
 
 @pytest.mark.parametrize("experiment", TRAIN_EXPERIMENTS)
@@ -85,7 +93,7 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
             "debug=smoke",
             "data=own_threads",
             f"data.path={OWN}",
-            *(_tiny_model(tiny_encoder) if "sklearn" not in experiment else ["trainer.seed=1"]),
+            *(_tiny_model(tiny_encoder, experiment) if "sklearn" not in experiment else ["trainer.seed=1"]),
             *_short_pairs(experiment),
             "trainer.threads=1",
             *_on_own_threads(experiment),
@@ -159,3 +167,28 @@ def test_an_extra_corpus_must_say_which_half_it_trains(tiny_encoder, tmp_path):
                  "data.extra_train.aae2.use=everything"]
     with pytest.raises(ValueError, match=r"data.extra_train.aae2.use must be one of"):
         run_train(_compose("train", overrides), tmp_path, command="test")
+
+
+def test_the_dev_suite_scores_every_set_and_their_mean(tiny_encoder, tmp_path):
+    """experiment=stance_dev_suite on a tiny stance checkpoint, every set pointed at our own threads."""
+    from argmine.stance.pair import PairStanceClassifier
+
+    checkpoint = PairStanceClassifier.create(
+        ("support", "attack", "none"), encoder=str(tiny_encoder), window=32, stride=4
+    ).save_pretrained(tmp_path / "pair")
+    suite = _compose("evaluate", ["experiment=stance_dev_suite", "data_root=/nowhere", f"checkpoint={checkpoint}"]).suite
+    overrides = ["experiment=stance_dev_suite", "data_root=/nowhere", f"checkpoint={checkpoint}"]
+    for name in suite:
+        where = f"suite.{name}"
+        overrides += [f"{where}.format=jsonl", f"{where}.path={OWN}", f"{where}.split=all", f"{where}.seed=null",
+                      f"{where}.unit=null", f"{where}.stance_map=null", f"++{where}.view=null",
+                      f"{where}.relation_polarity=null", f"{where}.component_labels=null"]
+    scores = run_evaluate(_compose("evaluate", overrides), tmp_path / "eval")
+    assert set(scores["suite"]) == set(suite) and len(suite) == 7
+    per_set = [scores[f"stance/suite/{name}/macro_f1"] for name in suite]
+    assert scores["stance/suite/mean_macro_f1"] == pytest.approx(sum(per_set) / len(per_set))
+    # an untrained head says one label for everything: the suite says so
+    assert all(scores[f"stance/suite/{name}/constant"] for name in suite)
+    assert scores["stance/suite/own_threads/unpredicted"]
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "Mean macro-F1 over the 7 sets" in report and "| own_threads |" in report

@@ -108,3 +108,11 @@ def test_corpus_and_class_weights_balance_each_corpus() -> None:
     assert w[:8].sum() == pytest.approx(w[8:10].sum())  # each label the same within a corpus
     with pytest.raises(ValueError, match="unknown balance"):
         example_weights(labels, corpora, "nope")
+
+
+def test_the_settings_know_every_feature_block_of_the_model() -> None:
+    from argmine.settings import PAIR_FEATURE_BLOCKS, PAIR_FEATURES
+    from argmine.stance.pair import DEFAULT_FEATURES, FEATURE_BLOCKS
+
+    assert PAIR_FEATURE_BLOCKS == tuple(FEATURE_BLOCKS)
+    assert PAIR_FEATURES == DEFAULT_FEATURES

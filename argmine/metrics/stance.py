@@ -218,3 +218,37 @@ def stance_metrics(
     if not out:
         raise ValueError("the gold threads carry no stance labels to score")
     return out
+
+
+def suite_metrics(
+    gold: Sequence[str],
+    predicted: Sequence[Stance],
+    corpus_of: Sequence[str],
+    labels: Sequence[str],
+    prefix: str = "stance/dev",
+) -> dict[str, Any]:
+    """``<prefix>/<corpus>/...`` for each corpus of a mixed evaluation, and ``<prefix>/mean_macro_f1``.
+
+    Model selection over several dev sets: one small set (CMV dev has 4 ``support`` items) cannot
+    decide alone. A corpus's macro-F1 averages the F1 of the labels *its gold uses*: AAE claims are
+    never ``none``, so ``none`` is not one of its classes (predicting it is still wrong: it lowers
+    the recall of the others). Each corpus also gets ``unpredicted``, the gold labels never
+    predicted there, ``constant`` (one label predicted for every item), and its calibration.
+    """
+    out: dict[str, Any] = {}
+    scores = []
+    for corpus in dict.fromkeys(corpus_of):
+        keep = [i for i, c in enumerate(corpus_of) if c == corpus]
+        gold_here = [gold[i] for i in keep]
+        said = [predicted[i] for i in keep]
+        where = f"{prefix}/{corpus}"
+        out |= label_metrics(gold_here, [p.label for p in said], labels, where)
+        used = [label for label in labels if label in set(gold_here)]
+        out[f"{where}/macro_f1"] = sum(out[f"{where}/{label}/f1"] for label in used) / len(used)
+        out[f"{where}/macro_f1_labels"] = used
+        out[f"{where}/unpredicted"] = [label for label in used if label not in {p.label for p in said}]
+        out[f"{where}/constant"] = len({p.label for p in said}) == 1 and len(said) > 1
+        out |= _calibration_metrics(gold_here, said, where)
+        scores.append(out[f"{where}/macro_f1"])
+    out[f"{prefix}/mean_macro_f1"] = sum(scores) / len(scores) if scores else float("nan")
+    return out

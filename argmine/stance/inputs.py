@@ -72,6 +72,7 @@ class StanceExample:
     level: str
     input: StanceInput
     label: str | None
+    corpus: str = ""  # which corpus it comes from, when a run mixes several (argmine.stance.pair_train)
 
 
 # -- reduction ----------------------------------------------------------------

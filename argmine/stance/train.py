@@ -33,11 +33,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from argmine.metrics.stance import label_metrics
+from argmine.metrics.stance import label_metrics, suite_metrics
 from argmine.settings import (
     CLASS_WEIGHTINGS,
     MODEL_KINDS,
     EnsembleSettings,
+    PairSettings,
     SklearnSettings,
     StanceModel,
     StanceTask,
@@ -47,6 +48,7 @@ from argmine.settings import (
     with_keywords,
 )
 from argmine.stance.inputs import StanceExample
+from argmine.thread import Stance
 
 log = logging.getLogger(__name__)
 
@@ -473,4 +475,96 @@ def _train_transformer(
 
 # What trains each model kind (``model.classifier``); a new kind adds its function here and its
 # settings dataclass to argmine.settings.MODEL_KINDS.
-_TRAINERS = {"transformer": _train_transformer, "sklearn": _train_sklearn, "ensemble": _train_ensemble}
+def _train_pair(
+    train_examples: Sequence[StanceExample],
+    dev_examples: Sequence[StanceExample],
+    *,
+    labels: tuple[str, ...],
+    output_dir: Path,
+    trainer: TrainSettings,
+    model: PairSettings,
+    task: StanceTask,
+    info: dict[str, Any],
+    card: str | None,
+    progress: bool,
+    began: float,
+    **_: Any,  # gold labels (read per corpus here), state_dir (a head fits in seconds: nothing to resume)
+) -> dict[str, Any]:
+    """Embed every text once, fit a head per ``pair_c``, keep the one with the best mean dev macro-F1.
+
+    The mean is over the corpora of ``dev_examples`` (``StanceExample.corpus``), each scored alone
+    with the labels its gold uses, so a corpus with four ``support`` items cannot decide alone. The
+    dev metrics are the chosen head's: ``stance/dev/...`` over all dev examples, and per corpus
+    ``stance/dev/<corpus>/...``, with their mean as ``stance/dev/mean_macro_f1``.
+    """
+    import numpy as np
+
+    from argmine.stance.pair import PairStanceClassifier
+    from argmine.stance.pair_train import corpus_features, example_weights, fit_head
+    from argmine.training import use_cpu_threads
+
+    if task.class_weighting != "balanced":
+        raise ValueError(f"task.class_weighting={task.class_weighting}: the pair head weighs by model.balance instead")
+    use_cpu_threads(trainer.threads)
+    classifier = PairStanceClassifier.create(
+        labels, encoder=model.encoder, features=model.features, window=model.window, stride=model.stride
+    )
+    by_corpus = _by_corpus(train_examples)
+    dev_by_corpus = _by_corpus(dev_examples)
+    x, y, corpus_of = corpus_features(classifier, by_corpus, batch_size=trainer.batch_size)
+    x_dev, y_dev, dev_corpus_of = corpus_features(classifier, dev_by_corpus, batch_size=trainer.batch_size)
+    weights = example_weights(y, corpus_of, model.balance)
+    embedded = time.perf_counter() - began
+    log.info("pair stance: %d training and %d dev texts embedded in %.0f s", len(y), len(y_dev), embedded)
+    tried: dict[str, float] = {}
+    best: tuple[float, float, Any] | None = None
+    for c in model.pair_c:
+        coef, intercept = fit_head(x, y, labels, weights, C=c)
+        if not dev_examples:
+            best = (math.nan, c, (coef, intercept))
+            break
+        predicted = [Stance(labels[j]) for j in (x_dev @ coef.T + intercept).argmax(axis=1)]
+        score = suite_metrics(y_dev, predicted, dev_corpus_of, labels)["stance/dev/mean_macro_f1"]
+        tried[f"{c:g}"] = score
+        log.info("pair stance: C=%g mean dev macro-F1 %.4f", c, score)
+        if best is None or score > best[0]:
+            best = (score, c, (coef, intercept))
+    assert best is not None
+    _, chosen, (coef, intercept) = best
+    counts = {name: dict(Counter(str(e.label) for e in items)) for name, items in by_corpus.items()}
+    classifier = classifier.with_head(
+        coef, intercept, C=chosen, balance=model.balance, train_counts=counts, mean_dev_macro_f1_by_c=tried
+    )
+    metrics: dict[str, Any] = {}
+    if dev_examples:
+        probabilities = classifier.proba_of_features(np.asarray(x_dev))
+        stances = [Stance(labels[j], float(row[j])) for row, j in zip(probabilities, probabilities.argmax(axis=1))]
+        in_feature_order = [e for items in dev_by_corpus.values() for e in items]  # as corpus_features reads them
+        metrics = dev_metrics(in_feature_order, [s.label for s in stances], labels)
+        metrics |= suite_metrics(y_dev, stances, dev_corpus_of, labels)
+    seconds = time.perf_counter() - began
+    classifier.meta = replace(classifier.meta, training={**info, "metrics": _scalars(metrics)})
+    if os.environ.get("RANK", "0") == "0":
+        classifier.save_pretrained(output_dir, card=card)
+    return {
+        **metrics,
+        "train/seconds": seconds,
+        "train/embedding_seconds": embedded,
+        "train/examples": len(y),
+        "checkpoint": str(output_dir),
+    }
+
+
+def _by_corpus(examples: Sequence[StanceExample]) -> dict[str, list[StanceExample]]:
+    out: dict[str, list[StanceExample]] = {}
+    for e in examples:
+        out.setdefault(e.corpus or "data", []).append(e)
+    return out
+
+
+_TRAINERS = {
+    "transformer": _train_transformer,
+    "sklearn": _train_sklearn,
+    "ensemble": _train_ensemble,
+    "pair": _train_pair,
+}
