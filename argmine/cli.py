@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,8 +34,9 @@ log = logging.getLogger("argmine")
 def post_argument(value: str | None) -> str | None:
     """``--post``: the path of an existing file is read, anything else is the post's text.
 
-    A value that looks like a file name (one word ending in .txt/.md/.json) but
-    names no file is an error, so a typo never becomes the post.
+    A folder, or a value that looks like a file name (one line with a path separator, or one
+    word ending in a file suffix such as ``.txt``) but names no file, is an error, so that a
+    typo never becomes the post.
     """
     if value is None:
         return None
@@ -43,9 +45,28 @@ def post_argument(value: str | None) -> str | None:
         from argmine.io_utils import read_text
 
         return read_text(path).strip()
-    if " " not in value and path.suffix.lower() in {".txt", ".md", ".json", ".text"}:
+    if path.is_dir():
+        raise ArgmineError(f"--post {value}: is a folder; give a file or the post's text")
+    if _looks_like_a_file_name(value):
         raise ArgmineError(f"--post {value}: no such file (give an existing file or the post's text)")
     return value
+
+
+_FILE_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")  # .txt, .md, .json, .html, .text ...
+_TEXT_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".text", ".html")
+
+
+def _looks_like_a_file_name(value: str) -> bool:
+    """One line that is a path: no spaces and a path separator or a file suffix (``post.txt``, ``in/post``);
+    with spaces, a path separator and a text suffix (``My Posts/post.txt``). URLs and prose are text.
+    """
+    text = value.strip()
+    if not text or "\n" in text or "://" in text:
+        return False
+    separator = "/" in text or os.sep in text or text.startswith("~")
+    if " " not in text:
+        return separator or bool(_FILE_SUFFIX.search(text))
+    return separator and text.lower().endswith(_TEXT_SUFFIXES)
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +102,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if args.to == "brat":
         from argmine.readers.brat import write_brat
 
-        written = write_brat(threads, args.output)
+        written = write_brat(threads, args.output, replace=args.force)
         where = f"{len(written)} files in {args.output}"
     else:
         from argmine.readers.jsonl import write_jsonl
@@ -136,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(convert)
     convert.add_argument("output", type=Path, help="output .jsonl file (or folder with --to brat)")
     convert.add_argument("--to", default="jsonl", choices=("jsonl", "brat"), help="output format")
+    convert.add_argument("--force", action="store_true",
+                         help="--to brat: replace a folder that holds files, whole (its old files are deleted)")
     convert.set_defaults(run=cmd_convert)
 
     stats = commands.add_parser("stats", help="count threads, components, relations and stances")

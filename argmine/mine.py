@@ -100,6 +100,8 @@ def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
         "--to", choices=OUTPUT_FORMATS, default=None,
         help="output format (default: from the --output suffix; on a terminal a text summary, else jsonl)",
     )
+    parser.add_argument("--force", action="store_true",
+                        help="--to brat: replace an --output folder that holds files, whole (its old files are deleted)")
     parser.add_argument("--batch-size", type=int, default=16, help="texts per model batch (default: 16)")
     parser.add_argument(
         "--precision", choices=("auto", *PRECISIONS), default=DEFAULT_PRECISION,
@@ -161,7 +163,8 @@ def run_mine(args: argparse.Namespace) -> int:
     if to == "brat":  # a folder to correct in brat, then read back with --format brat
         from argmine.readers.brat import write_brat
 
-        written = write_brat(mined, output, entity_types=miner.component_labels, stance_labels=miner.stance_labels)
+        written = write_brat(mined, output, entity_types=miner.component_labels, stance_labels=miner.stance_labels,
+                             replace=args.force)
         counter.check()
         print(f"{counter.summary()} → {len(written)} brat files in {output}")
     elif output is None:

@@ -104,10 +104,6 @@ def format_stats(stats: dict[str, Any]) -> str:
         lines.append(f"truncated branches {stats['truncated_branches']}  (placeholders for replies not in the data)")
     if stats.get("deleted_texts"):
         lines.append(f"deleted texts      {stats['deleted_texts']}  ([deleted]/[removed], kept with meta.deleted)")
-    if stats.get("skipped"):
-        block("skipped", stats["skipped"])
-    if stats.get("repaired"):
-        block("repaired", stats["repaired"])
     page = stats.get("text_pages") or {}
     if any(page.values()):
         lines.append(
@@ -115,6 +111,10 @@ def format_stats(stats: dict[str, Any]) -> str:
             f"unrecognised lines (meta.unparsed), {page['avatars_skipped']} avatars without a comment, "
             f"{page['inferred_replies']} reply links inferred"
         )
+    if stats.get("skipped"):
+        block("skipped", stats["skipped"])
+    if stats.get("repaired"):
+        block("repaired", stats["repaired"])
     for name, side in (stats.get("splits") or {}).items():
         detail = ", ".join(f"{label} {n}" for label, n in side["comment_stances"].items()) or "-"
         lines.append(f"{'split ' + name:<19}threads {side['threads']}, comments {side['comments']}  ({detail})")
