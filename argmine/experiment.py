@@ -495,7 +495,7 @@ def main(command: str, overrides: Sequence[str]) -> int:
         try:
             if rank == 0:
                 _lock_run_dir(run_dir)  # a sweep's job folder (a single run's is locked before Hydra writes to it)
-            missing = sorted(OmegaConf.missing_keys(cfg))  # "???" in conf/: a path only the user knows
+            missing = _missing_keys(cfg)  # "???" in conf/: a path only the user knows
             if missing:
                 raise ValueError(
                     f"missing setting{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
@@ -752,6 +752,20 @@ def _log_to_files(message: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def _missing_keys(cfg: DictConfig) -> list[str]:
+    """The dotted keys still ``???``, read without resolving interpolations: a path built from a missing
+    ``data_root`` names ``data_root`` (what the user must give), not every path that uses it."""
+
+    def walk(node: Any, where: str) -> list[str]:
+        if isinstance(node, dict):
+            return [k for key, value in node.items() for k in walk(value, f"{where}.{key}" if where else str(key))]
+        if isinstance(node, list):
+            return [k for i, value in enumerate(node) for k in walk(value, f"{where}[{i}]")]
+        return [where] if node == "???" else []
+
+    return sorted(walk(OmegaConf.to_container(cfg, resolve=False), ""))
 
 
 def _evaluation_dir_name(*, _root_: DictConfig) -> str:

@@ -113,7 +113,9 @@ def test_unknown_format_is_a_usage_error(capsys):
     ("argv", "missing"),
     [
         (["train", "experiment=cmv_components"], "missing setting data.path: "),
-        (["train", "experiment=threads_default", "data.path=/x"], "missing setting data.extra_train.rumoureval.path: "),
+        (["train", "experiment=threads_default"], "missing setting data_root: "),
+        (["train", "experiment=threads_default", "data_root=/x", "data.extra_train.lei2022.path=???"],
+         "missing setting data.extra_train.lei2022.path: "),
         (["evaluate", "checkpoint=/x", "data=aae2"], "missing setting data.path: "),
     ],
 )

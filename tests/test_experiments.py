@@ -75,7 +75,7 @@ def _tiny_model(encoder: Path, experiment: str | None = None) -> list[str]:
     """The experiment's model on the tiny encoder, with windows it has positions for (a baseline has neither key)."""
     cfg = _compose("train", [f"experiment={experiment}", "data.path=/somewhere"]) if experiment else None
     out = []
-    for group in ("model", "stance_model"):
+    for group in ("model", "stance_model") if cfg is not None else ("model",):
         kind = (cfg.get(group) or {}).get("classifier") if cfg is not None else "transformer"
         if kind in ("transformer", "ensemble"):
             out += [f"{group}.encoder={encoder}", f"{group}.max_length=64", f"{group}.stride=8"]
@@ -119,7 +119,8 @@ def test_every_experiment_trains_two_steps_then_evaluates(experiment, tiny_encod
 
 
 def test_the_stance_half_takes_its_own_pair_length_and_learning_rate(tiny_encoder, tmp_path):
-    cfg = _compose("train", ["experiment=threads_default", "~data.extra_train", "debug=smoke", "data=own_threads", f"data.path={OWN}",
+    cfg = _compose("train", ["experiment=threads_default", "~data.extra_train", "~stance_model", "debug=smoke",
+                             "data=own_threads", f"data.path={OWN}",
                              f"model.encoder={tiny_encoder}", "model.max_length=64", "model.stride=8",
                              "task.max_length=40", "task.post_reserve=4", "task.parent_reserve=4",
                              "trainer.learning_rate=1e-3", "task.stance_learning_rate=2e-4", "trainer.threads=1"])
