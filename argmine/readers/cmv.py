@@ -64,7 +64,7 @@ from typing import Any
 
 from argmine.errors import CorpusFormatError, InvalidThreadError
 from argmine.io_utils import read_text
-from argmine.readers.splits import assign_groups, check_split
+from argmine.readers.splits import assign_groups, check_split_options
 from argmine.thread import Comment, Component, Post, Relation, Thread, make_component
 
 logger = logging.getLogger(__name__)
@@ -96,12 +96,7 @@ def read_cmv(
     ``seed`` and the fractions). Arguments and the folder layout are checked before the
     first thread is read; a broken file raises ``CorpusFormatError`` naming file and line.
     """
-    check_split(split)
-    for name, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    if dev_fraction + test_fraction >= 1.0:
-        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction!r}")
+    check_split_options(split, dev_fraction, test_fraction)
     root = Path(path)
     files = _list_files(root)
     metadata = {ann: _read_metadata(ann.with_suffix(".metadata")) for ann in files}

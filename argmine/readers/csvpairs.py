@@ -229,10 +229,3 @@ def deleted_flag(text: str) -> dict[str, bool]:
     """``{"deleted": True}`` for what Reddit leaves of a deleted or removed text, else ``{}`` (for ``meta``)."""
     return {"deleted": True} if text.strip() in DELETED else {}
 
-
-def check_fractions(dev_fraction: float, test_fraction: float) -> None:
-    for name, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    if dev_fraction + test_fraction >= 1.0:
-        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction!r}")

@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from argmine.errors import InvalidThreadError
-from argmine.readers.csvpairs import Row, check_fractions, csv_files, deleted_flag, read_csv_rows
-from argmine.readers.splits import assign_groups, check_split
+from argmine.readers.csvpairs import Row, csv_files, deleted_flag, read_csv_rows
+from argmine.readers.splits import assign_groups, check_split_options, on_side
 from argmine.thread import Comment, Post, Stance, Thread
 
 log = logging.getLogger(__name__)
@@ -62,18 +61,13 @@ def read_debagreement(
     Every file is read and checked before the first thread is returned; bad input raises
     ``CorpusFormatError`` naming file, line, row and field.
     """
-    check_split(split)
-    check_fractions(dev_fraction, test_fraction)
+    check_split_options(split, dev_fraction, test_fraction)
     files = csv_files(path, lambda p: p.name in FILES, "DEBAGREEMENT file (" + ", ".join(FILES) + ")")
     threads = _threads(files)
     sides = assign_groups(
         (t.meta["submission_id"] for t in threads), seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction
     )
-    out = []
-    for thread in threads:
-        side = sides[thread.meta["submission_id"]]
-        if split in ("all", side):
-            out.append(replace(thread, meta={**thread.meta, "split": side}))
+    out = on_side(threads, lambda t: sides[t.meta["submission_id"]], split)
     log.info("DEBAGREEMENT %s, split %r (seed %d): %d of %d threads", path, split, seed, len(out), len(threads))
     return iter(out)
 

@@ -24,13 +24,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from argmine.errors import InvalidThreadError
-from argmine.readers.csvpairs import Row, check_fractions, csv_files, deleted_flag, read_csv_rows
-from argmine.readers.splits import check_split
+from argmine.readers.csvpairs import Row, csv_files, deleted_flag, read_csv_rows
+from argmine.readers.splits import check_split_options, on_side
 from argmine.thread import Comment, Post, Stance, Thread
 
 log = logging.getLogger(__name__)
@@ -53,19 +52,18 @@ def read_lei2022(
     Every file is read and checked before the first thread is returned; bad input raises
     ``CorpusFormatError`` naming file, line, row and field.
     """
-    check_split(split)
-    check_fractions(dev_fraction, test_fraction)
+    check_split_options(split, dev_fraction, test_fraction)
     files = csv_files(
         path, lambda p: p.name.startswith(PREFIX) and p.suffix.lower() == ".csv", f"{PREFIX}*.csv file"
     )
     threads = []
     for file in files:
         threads += _threads(file)
-    out = []
-    for thread in threads:
-        side = quote_side(thread.post.text, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction)
-        if split in ("all", side):
-            out.append(replace(thread, meta={**thread.meta, "split": side}))
+    out = on_side(
+        threads,
+        lambda t: quote_side(t.post.text, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction),
+        split,
+    )
     log.info("Lei et al. 2022 %s, split %r (seed %d): %d of %d threads", path, split, seed, len(out), len(threads))
     return iter(out)
 
