@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from argmine.segmenter.encoding import repair_bio, viterbi_bio
+from argmine.segmenter.encoding import repair_bio, viterbi_bio, word_spans
 from argmine.thread import Component
 
 # A written word: word characters, joined by inner apostrophes and hyphens ("don't", "self-driving").
@@ -237,20 +237,6 @@ def tag_sequence(probabilities: np.ndarray, tags: Sequence[str], settings: Decod
     if settings.viterbi:
         return viterbi_bio(probabilities, tags)
     return repair_bio([int(i) for i in probabilities.argmax(axis=1)], tags)
-
-
-def word_spans(tag_ids: Sequence[int], tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """``(first word, last word, label)`` of each span of a valid IOB2 sequence."""
-    spans: list[tuple[int, int, str]] = []
-    for word, tag_id in enumerate(tag_ids):
-        tag = tags[tag_id]
-        if tag.startswith("B-"):
-            spans.append((word, word, tag[2:]))
-        elif tag.startswith("I-"):
-            if not spans or spans[-1][1] != word - 1 or spans[-1][2] != tag[2:]:
-                raise ValueError(f"invalid IOB2 at word {word}: {tag} does not continue a {tag[2:]} span")
-            spans[-1] = (spans[-1][0], word, spans[-1][2])
-    return spans
 
 
 def decode_words(

@@ -377,6 +377,20 @@ def repair_bio(tag_ids: Sequence[int], tags: Sequence[str]) -> list[int]:
     return out
 
 
+def word_spans(tag_ids: Sequence[int], tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(first word, last word, label)`` of each span of a valid IOB2 sequence."""
+    spans: list[tuple[int, int, str]] = []
+    for word, tag_id in enumerate(tag_ids):
+        tag = tags[tag_id]
+        if tag.startswith("B-"):
+            spans.append((word, word, tag[2:]))
+        elif tag.startswith("I-"):
+            if not spans or spans[-1][1] != word - 1 or spans[-1][2] != tag[2:]:
+                raise ValueError(f"invalid IOB2 at word {word}: {tag} does not continue a {tag[2:]} span")
+            spans[-1] = (spans[-1][0], word, spans[-1][2])
+    return spans
+
+
 def tags_to_components(
     tokenized: TokenizedText,
     tag_ids: Sequence[int],
@@ -394,17 +408,8 @@ def tags_to_components(
     """
     if len(tag_ids) != len(tokenized.words):
         raise ValueError(f"{len(tag_ids)} tags for {len(tokenized.words)} words")
-    spans: list[tuple[int, int, str]] = []  # first word, last word, label
-    for word, tag_id in enumerate(tag_ids):
-        tag = tags[tag_id]
-        if tag.startswith("B-"):
-            spans.append((word, word, tag[2:]))
-        elif tag.startswith("I-"):
-            if not spans or spans[-1][1] != word - 1 or spans[-1][2] != tag[2:]:
-                raise ValueError(f"invalid IOB2 at word {word}: {tag} does not continue a {tag[2:]} span")
-            spans[-1] = (spans[-1][0], word, spans[-1][2])
     components = []
-    for k, (first, last, label) in enumerate(spans, start=1):
+    for k, (first, last, label) in enumerate(word_spans(tag_ids, tags), start=1):
         start, end = tokenized.words[first][0], tokenized.words[last][1]
         score = None
         if probabilities is not None:
