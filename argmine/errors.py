@@ -64,3 +64,12 @@ class CorpusFormatError(ArgmineError, ValueError):
 
 class CheckpointError(ArgmineError, ValueError):
     """A checkpoint folder is incomplete, from another version, or inconsistent."""
+
+
+class InputError(ArgmineError, ValueError):
+    """Bad input that is neither a thread nor a corpus file: an option, a setting, a text handed to the API.
+
+    A ``ValueError`` too, so callers that caught ``ValueError`` before keep working; the CLI catches
+    ``ArgmineError`` (and file errors) only, so a ``ValueError`` from inside torch or numpy is a bug that
+    shows its traceback instead of passing for bad input.
+    """
