@@ -3,7 +3,9 @@
     build_encoder(dir)            a WordPiece vocabulary of invented words + single letters, random 2-layer BERT
     build_segmenter(encoder)      LoRA segmenter (Claim / Premise) trained for a few dozen steps on CLAIM_TEXTS
     build_stance(encoder)         LoRA stance classifier (support / attack / none), untrained: a fixed random head
+    build_trained_stance(encoder, inputs, gold)  that classifier trained for a few steps on (input, label) pairs
     build_pipeline_parts(dir)     all three saved under ``dir``: (encoder, segmenter folder, stance folder)
+    build_pipeline(dir)           those parts joined and saved as a pipeline checkpoint; its folder
     claim_example(claim, premise) a "claim because premise" text with its two gold components
     edit_meta(folder, **changes)  change keys of a checkpoint's argmine.json, as a hand edit would
     mine_cli(argv, capsys)        run ``argmine mine ARGV``; (exit code, stdout, stderr)
@@ -146,12 +148,45 @@ def build_stance(encoder: Path, *, labels: tuple[str, ...] = STANCE_LABELS):
     )
 
 
+def build_trained_stance(encoder: Path, inputs: Sequence, gold: Sequence[str], *, steps: int = 12):
+    """``build_stance`` trained for ``steps`` batches on ``inputs`` (StanceInput or (post, text)) and their labels."""
+    from argmine.training import TrainSettings, fit, seed_everything
+
+    classifier = build_stance(encoder)
+    rows = classifier.tokenize(list(inputs))
+    targets = [STANCE_LABELS.index(label) for label in gold]
+
+    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
+        batch = classifier.collate([rows[i] for i in indices])
+        batch["labels"] = torch.tensor([targets[i] for i in indices])  # the model returns its loss
+        return batch
+
+    seed_everything(2)
+    fit(
+        classifier.net,
+        lengths=[len(r["input_ids"]) for r in rows],
+        collate=collate,
+        settings=TrainSettings(epochs=100, learning_rate=1e-2, batch_size=4, max_steps=steps, warmup_ratio=0.0),
+        progress=False,
+    )
+    classifier.model.eval()
+    return classifier
+
+
 def build_pipeline_parts(folder: Path) -> tuple[Path, Path, Path]:
     """Encoder, segmenter checkpoint and stance checkpoint, saved under ``folder``."""
     encoder = build_encoder(folder / "encoder")
     segmenter = build_segmenter(encoder).save_pretrained(folder / "segmenter")
     stance = build_stance(encoder).save_pretrained(folder / "stance")
     return encoder, Path(segmenter), Path(stance)
+
+
+def build_pipeline(folder: Path) -> Path:
+    """The parts of ``build_pipeline_parts`` joined into a pipeline checkpoint, saved as ``folder/pipeline``."""
+    from argmine.pipeline import ArgumentMiner
+
+    _, segmenter, stance = build_pipeline_parts(folder)
+    return Path(ArgumentMiner.from_parts(segmenter, stance).save_pretrained(folder / "pipeline"))
 
 
 def edit_meta(folder: Path, **changes: object) -> None:
