@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from argmine.errors import CorpusFormatError
-from argmine.readers.brat import read_brat, write_brat
+from argmine.readers.brat import read_brat
+from argmine.readers.brat_writer import write_brat
 from argmine.thread import Comment, Post, Relation, Stance, Thread, make_component
 
 # "é" and "—" make character offsets differ from byte offsets: the reader must count characters.
