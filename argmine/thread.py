@@ -66,6 +66,7 @@ __all__ = [
     "Stance",
     "Thread",
     "make_component",
+    "strip_space",
     "validate",
     "with_components",
 ]
@@ -297,6 +298,15 @@ def make_component(holder_text: str, start: int, end: int, label: str, id: str, 
 def with_components(message: Post, components: Iterable[Component]) -> Post:
     """A copy of ``message`` holding ``components`` (the input is not changed)."""
     return replace(message, components=tuple(components))
+
+
+def strip_space(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` of ``text`` without the white space at its edges (empty when it is all white space)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 # -- validation -------------------------------------------------------------

@@ -102,12 +102,7 @@ class _Essay:
 
 
 def read_aae(
-    path: str | Path,
-    *,
-    unit: str = "paragraph",
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.1,
+    path: str | Path, *, unit: str = "paragraph", split: str = "all", seed: int = 13, dev_fraction: float = 0.1
 ) -> Iterator[Thread]:
     """Threads of the AAE corpus at ``path``, one per essay or per paragraph, in essay order.
 

@@ -70,12 +70,7 @@ PLAIN_POST_ID = "post"  # the post of a plain brat document: the whole .txt
 
 
 def read_brat(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.1,
-    test_fraction: float = 0.0,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.1, test_fraction: float = 0.0
 ) -> Iterator[Thread]:
     """Threads from a brat folder (searched recursively), or from one ``.txt``/``.ann`` file.
 

@@ -65,7 +65,7 @@ from typing import Any
 from argmine.errors import CorpusFormatError, InvalidThreadError
 from argmine.io_utils import read_text
 from argmine.readers.splits import assign_groups, check_split_options
-from argmine.thread import Comment, Component, Post, Relation, Thread, make_component
+from argmine.thread import Comment, Component, Post, Relation, Thread, make_component, strip_space
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +82,7 @@ _R_LINE = re.compile(r"^(R\d+)\t(\S+) Arg1:(T\d+) Arg2:(T\d+)\s*$")
 
 
 def read_cmv(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Iterator[Thread]:
     """Threads of the CMV modes corpus at ``path``, one per ``.ann`` file (id ``positive/0``).
 
@@ -437,15 +432,7 @@ def _message_ranges(text: str, char_of_byte: Mapping[int, int], meta: _Metadata)
             f"{_clip(text[previous_end:].strip())!r}",
             source=meta.path,
         )
-    return [_strip_range(text, start, end) for start, end in bounds]
-
-
-def _strip_range(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return [strip_space(text, start, end) for start, end in bounds]
 
 
 def _linked_groups(meta: _Metadata, raw_offsets: dict[str, tuple[int, int]]) -> list[list[str]]:
