@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import CorpusFormatError, InvalidThreadError
+from argmine.errors import CorpusFormatError, InputError, InvalidThreadError
 from argmine.io_utils import read_text
 from argmine.readers.brat_standoff import (
     SIDECAR_FORMAT,
@@ -80,7 +80,7 @@ def read_brat(
     """
     check_split(split)
     if split == "dev" and dev_fraction <= 0 or split == "test" and test_fraction <= 0:
-        raise ValueError(f"split {split!r} is empty: set {split}_fraction above 0")
+        raise InputError(f"split {split!r} is empty: set {split}_fraction above 0")
     documents = _documents(Path(path))  # checked now, so a bad path fails before the first thread is asked for
     if split != "all":
         sides = assign_groups(

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import ArgmineError
+from argmine.errors import ArgmineError, InputError
 from argmine.io_utils import umask
 from argmine.readers.brat_standoff import LINE_BREAKS, SIDECAR_FORMAT, SIDECAR_SUFFIX, SIDECAR_VERSION, STANCE
 from argmine.thread import Comment, Component, Stance, Thread
@@ -76,7 +76,7 @@ def write_brat(
     can be annotated in brat. The folder appears complete or not at all (see
     the module docstring); one that holds files is an ``ArgmineError`` unless
     ``replace``, which deletes its old content. Returns every path written,
-    ``annotation.conf`` last. Raises ``ValueError`` for a label brat cannot
+    ``annotation.conf`` last. Raises ``InputError`` for a label brat cannot
     hold or a repeated thread id.
     """
     shown = Path(folder)
@@ -127,14 +127,14 @@ def _write_threads(threads: Iterable[Thread], staging: Path, types: _Types) -> l
     thread_ids: set[str] = set()
     for thread in threads:
         if thread.id in thread_ids:
-            raise ValueError(f"thread id {thread.id!r} appears twice; brat files need one thread per id")
+            raise InputError(f"thread id {thread.id!r} appears twice; brat files need one thread per id")
         thread_ids.add(thread.id)
         stem = _file_stem(thread.id, stems)
         txt, ann, sidecar = _encode(thread, types)
         try:
             sidecar_text = json.dumps(sidecar, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
         except (TypeError, ValueError) as error:
-            raise ValueError(f"thread {thread.id!r}: meta or attributes cannot be written as JSON: {error}") from None
+            raise InputError(f"thread {thread.id!r}: meta or attributes cannot be written as JSON: {error}") from None
         for name, content in ((f"{stem}.txt", txt), (f"{stem}.ann", ann), (f"{stem}{SIDECAR_SUFFIX}", sidecar_text)):
             _write_file(staging / name, content)
             names.append(name)
@@ -208,7 +208,7 @@ class _Types:
 def _check_name(name: Any, what: str, where: str = "") -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         place = f"{where}: " if where else ""
-        raise ValueError(
+        raise InputError(
             f"{place}{what} {name!r} cannot be written to brat (no white space and none of | , : = < > # [ ]); "
             "rename it first"
         )
@@ -363,7 +363,7 @@ def _split_lines(component: Component, holder: str, where: str) -> list[tuple[in
         and pieces[0][0] == component.start and pieces[-1][1] == component.end
         and all(s < e for s, e in pieces) and all(a[1] <= b[0] for a, b in zip(pieces, pieces[1:]))
     ):
-        raise ValueError(f"{where}: attributes['brat_fragments'] must be ordered [start, end] pairs "
+        raise InputError(f"{where}: attributes['brat_fragments'] must be ordered [start, end] pairs "
                          f"covering [{component.start}, {component.end}), got {pieces!r}")
     out: list[tuple[int, int]] = []
     for s, e in pieces:
@@ -376,5 +376,5 @@ def _split_lines(component: Component, holder: str, where: str) -> list[tuple[in
             elif not breaks and run_start is None:
                 run_start = k
     if not out:
-        raise ValueError(f"{where}: a component made only of line breaks cannot be shown in brat")
+        raise InputError(f"{where}: a component made only of line breaks cannot be shown in brat")
     return out
