@@ -100,7 +100,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     threads = list(_read(args))
     if args.to == "brat":
-        from argmine.readers.brat import write_brat
+        from argmine.readers.brat_writer import write_brat
 
         written = write_brat(threads, args.output, replace=args.force)
         where = f"{len(written)} files in {args.output}"

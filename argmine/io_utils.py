@@ -48,7 +48,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(target)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600 files; give the usual permissions
     try:
         with _naming(path, target.name), os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle
@@ -121,7 +121,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask, read without changing it: files made private by mkstemp/mkdtemp get it."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -161,7 +161,7 @@ def run_mine(args: argparse.Namespace) -> int:
         mined = (mark_unsure(thread, min_score) for thread in mined)
     mined = counter.outputs(mined)
     if to == "brat":  # a folder to correct in brat, then read back with --format brat
-        from argmine.readers.brat import write_brat
+        from argmine.readers.brat_writer import write_brat
 
         written = write_brat(mined, output, entity_types=miner.component_labels, stance_labels=miner.stance_labels,
                              replace=args.force)

@@ -22,21 +22,54 @@ on a thread, post, comment, component, relation or stance, lands in that object'
 ``extra`` mapping, and ``to_dict`` puts it back in place, so reading and writing
 a file loses nothing a user added.
 
-This module imports nothing heavy (no torch): readers, metrics and the CLI use
-it without loading a model.
+The field-level rules (surrogates, nesting, finite scores, typed JSON fields)
+are in ``argmine.json_fields``; this module holds the dataclasses, their JSON
+form and the structural rules. It imports nothing heavy (no torch): readers,
+metrics and the CLI use it without loading a model.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from argmine.errors import InvalidThreadError
+from argmine.json_fields import (
+    MAX_NESTING,
+    check_extra,
+    check_score,
+    check_value,
+    extra_of,
+    is_plain,
+    optional_float,
+    optional_list,
+    optional_str,
+    require,
+    require_list,
+    with_extra,
+)
 
+__all__ = [
+    "COMMENT_KEYS",
+    "COMPONENT_KEYS",
+    "MAX_NESTING",
+    "POST_KEYS",
+    "RELATION_KEYS",
+    "STANCE_KEYS",
+    "THREAD_KEYS",
+    "Comment",
+    "Component",
+    "Post",
+    "Relation",
+    "Stance",
+    "Thread",
+    "make_component",
+    "strip_space",
+    "validate",
+    "with_components",
+]
 
 # The JSON keys each object knows; any other key is kept in its ``extra``.
 STANCE_KEYS = frozenset({"label", "score"})
@@ -45,17 +78,6 @@ POST_KEYS = frozenset({"id", "author", "text", "components", "stance", "meta"})
 COMMENT_KEYS = POST_KEYS | {"reply_to"}
 RELATION_KEYS = frozenset({"source", "target", "label", "score"})
 THREAD_KEYS = frozenset({"id", "post", "comments", "relations", "meta"})
-# Deeper values could be read by json but not always written back (recursion limits): refused with their path.
-MAX_NESTING = 100
-
-
-def _with_extra(out: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out.update(extra)  # validation guarantees no extra key shadows a field
-    return out
-
-
-def _extra_of(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key not in known}
 
 
 def _freeze(obj: object, name: str, value: Iterable[Any]) -> None:
@@ -73,7 +95,7 @@ class Stance:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # unknown JSON keys, kept
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_extra({"label": self.label, "score": self.score}, self.extra)
+        return with_extra({"label": self.label, "score": self.score}, self.extra)
 
     @staticmethod
     def from_json(value: Any, where: str) -> Stance | None:
@@ -82,8 +104,8 @@ class Stance:
         if isinstance(value, str):  # a bare label is accepted on input
             return Stance(value)
         if isinstance(value, Mapping) and isinstance(value.get("label"), str):
-            score = _optional_float(value.get("score"), f"{where}.score")
-            return Stance(value["label"], score, _extra_of(value, STANCE_KEYS))
+            score = optional_float(value.get("score"), f"{where}.score")
+            return Stance(value["label"], score, extra_of(value, STANCE_KEYS))
         raise InvalidThreadError("expected null, a label string or {\"label\", \"score\"}", field=where)
 
 
@@ -118,7 +140,7 @@ class Component:
         }
         if self.attributes:
             out["attributes"] = dict(self.attributes)
-        return _with_extra(out, self.extra)
+        return with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +168,7 @@ class Post:
         }
         if self.meta:
             out["meta"] = dict(self.meta)
-        return _with_extra(out, self.extra)
+        return with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,7 +194,7 @@ class Relation:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"source": self.source, "target": self.target, "label": self.label, "score": self.score}
-        return _with_extra(out, self.extra)
+        return with_extra(out, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,29 +264,29 @@ class Thread:
             "relations": [r.to_dict() for r in self.relations],
             "meta": dict(self.meta),
         }
-        return _with_extra(out, self.extra)
+        return with_extra(out, self.extra)
 
     @classmethod
     def from_dict(cls, data: Any) -> Thread:
         """Build from the JSON form; raises ``InvalidThreadError`` naming the bad field."""
         if not isinstance(data, Mapping):
             raise InvalidThreadError("a thread must be a JSON object", field="$")
-        thread_id = _require(data, "id", str, "")
-        post = _post_from_json(_require(data, "post", Mapping, ""), "post", comment=False)
+        thread_id = require(data, "id", str, "")
+        post = _post_from_json(require(data, "post", Mapping, ""), "post", comment=False)
         comments = [
             _post_from_json(c, f"comments[{i}]", comment=True)
-            for i, c in enumerate(_require_list(data, "comments", ""))
+            for i, c in enumerate(require_list(data, "comments", ""))
         ]
         relations = [
             _relation_from_json(r, f"relations[{i}]")
-            for i, r in enumerate(_optional_list(data, "relations", ""))
+            for i, r in enumerate(optional_list(data, "relations", ""))
         ]
         meta = data.get("meta") or {}
         if not isinstance(meta, Mapping):
             raise InvalidThreadError("expected an object", field="meta")
         return cls(
             id=thread_id, post=post, comments=comments, relations=relations, meta=dict(meta),
-            extra=_extra_of(data, THREAD_KEYS),
+            extra=extra_of(data, THREAD_KEYS),
         )
 
 
@@ -276,6 +298,15 @@ def make_component(holder_text: str, start: int, end: int, label: str, id: str, 
 def with_components(message: Post, components: Iterable[Component]) -> Post:
     """A copy of ``message`` holding ``components`` (the input is not changed)."""
     return replace(message, components=tuple(components))
+
+
+def strip_space(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` of ``text`` without the white space at its edges (empty when it is all white space)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 # -- validation -------------------------------------------------------------
@@ -298,9 +329,9 @@ def validate(thread: Thread) -> None:
 
     if not isinstance(thread.id, str) or not thread.id:
         raise InvalidThreadError(f"thread id must be a non-empty string, got {thread.id!r}", field="id")
-    _check_value(thread.id, "id")
-    _check_extra(thread.extra, THREAD_KEYS, "")
-    _check_value(thread.meta, "meta")
+    check_value(thread.id, "id")
+    check_extra(thread.extra, THREAD_KEYS, "")
+    check_value(thread.meta, "meta")
     component_ids: set[str] = set()
 
     for i, message in enumerate((thread.post, *thread.comments), start=-1):
@@ -311,20 +342,20 @@ def validate(thread: Thread) -> None:
             raise InvalidThreadError(f"is {'a Comment' if i < 0 else 'not a Comment'}", field=_place(i))
         if message.stance is not None:
             _check_stance(message.stance, f"{_place(i)}.stance")
-        if not _plain((message.id, message.author, message.text), message.meta, message.extra):
+        if not is_plain((message.id, message.author, message.text), message.meta, message.extra):
             where = _place(i)
             for name in ("id", "author", "text", "meta"):
-                _check_value(getattr(message, name), f"{where}.{name}")
-            _check_extra(message.extra, COMMENT_KEYS if i >= 0 else POST_KEYS, where)
+                check_value(getattr(message, name), f"{where}.{name}")
+            check_extra(message.extra, COMMENT_KEYS if i >= 0 else POST_KEYS, where)
         for j, component in enumerate(message.components):
             _check_component(component, message.text, i, j)
             if component.stance is not None:
                 _check_stance(component.stance, f"{_place(i, j)}.stance")
-            if not _plain((component.id, component.label, component.text), component.attributes, component.extra):
+            if not is_plain((component.id, component.label, component.text), component.attributes, component.extra):
                 cw = _place(i, j)
                 for name in ("id", "label", "text", "attributes"):
-                    _check_value(getattr(component, name), f"{cw}.{name}")
-                _check_extra(component.extra, COMPONENT_KEYS, cw)
+                    check_value(getattr(component, name), f"{cw}.{name}")
+                check_extra(component.extra, COMPONENT_KEYS, cw)
             claim(component.id, (i, j))
             component_ids.add(component.id)
 
@@ -339,25 +370,14 @@ def validate(thread: Thread) -> None:
             raise InvalidThreadError(f"target {relation.target!r} is not in this thread", field=f"relations[{i}].target")
         if not isinstance(relation.label, str) or not relation.label:
             raise InvalidThreadError("label must be a non-empty string", field=f"relations[{i}].label")
-        _check_value(relation.label, f"relations[{i}].label")
-        _check_extra(relation.extra, RELATION_KEYS, f"relations[{i}]")
+        check_value(relation.label, f"relations[{i}].label")
+        check_extra(relation.extra, RELATION_KEYS, f"relations[{i}]")
 
 
 def _place(message: int, component: int | None = None) -> str:
     """The JSON path of a message (-1: the post) or of one of its components."""
     where = "post" if message < 0 else f"comments[{message}]"
     return where if component is None else f"{where}.components[{component}]"
-
-
-def _plain(strings: tuple[Any, ...], *mappings: Any) -> bool:
-    """Fast path: strings (or None) without surrogates and empty meta/extra; anything else is checked field by field.
-
-    (Formatting a path for every field of a 50,000-comment thread would cost more than the checks.)
-    """
-    for value in strings:
-        if value is not None and not (isinstance(value, str) and (value.isascii() or not _SURROGATE.search(value))):
-            return False
-    return not any(mappings)
 
 
 def _check_component(component: Component, holder_text: str, message: int, index: int) -> None:
@@ -373,7 +393,7 @@ def _check_component(component: Component, holder_text: str, message: int, index
         )
     if not isinstance(component.label, str) or not component.label:
         raise InvalidThreadError("label must be a non-empty string", field=f"{where}.label")
-    _check_score(component.score, f"{where}.score")
+    check_score(component.score, f"{where}.score")
     if component.text != holder_text[start:end]:
         raise InvalidThreadError(
             f"text {_clip(component.text)!r} differs from the slice [{start}, {end}) of its holder: "
@@ -387,60 +407,9 @@ def _check_stance(stance: Stance | None, where: str) -> None:
         if not isinstance(stance.label, str) or not stance.label.strip():
             raise InvalidThreadError(f"a stance label must be a non-empty string, got {stance.label!r}",
                                      field=f"{where}.label")
-        _check_score(stance.score, f"{where}.score")
-        _check_value(stance.label, f"{where}.label")
-        _check_extra(stance.extra, STANCE_KEYS, where)
-
-
-def _check_extra(extra: Any, known: frozenset[str], where: str) -> None:
-    """Unknown fields: a mapping whose keys are not the object's own fields (they would collide in JSON)."""
-    prefix = f"{where}." if where else ""
-    if not isinstance(extra, Mapping):
-        raise InvalidThreadError(f"extra must be a mapping, got {type(extra).__name__}", field=f"{prefix}extra")
-    for key, value in extra.items():
-        if not isinstance(key, str) or key in known:
-            raise InvalidThreadError(f"{key!r} cannot be an extra field (it is not a new string key)",
-                                     field=f"{prefix}extra")
-        _check_value(key, f"{prefix}{key} (the key)")
-        _check_value(value, f"{prefix}{key}")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _check_value(value: Any, where: str) -> None:
-    """No lone surrogate in any string of ``value`` (keys too), nor nesting beyond ``MAX_NESTING``.
-
-    Iterative, so a deep value gets an error naming its path, never a ``RecursionError``.
-    """
-    if isinstance(value, str) and (value.isascii() or not _SURROGATE.search(value)):
-        return  # the common case, without building a stack
-    if not value:
-        return
-    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
-    while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                bad = _SURROGATE.search(item)
-                if bad:
-                    raise InvalidThreadError(
-                        f"contains a lone surrogate (U+{ord(bad.group()):04X} at character {bad.start()}), "
-                        "which is not Unicode text; fix the escape in the input",
-                        field=path,
-                    )
-            continue
-        if isinstance(item, (Mapping, list, tuple)):
-            if depth >= MAX_NESTING:
-                raise InvalidThreadError(f"is nested more than {MAX_NESTING} levels deep", field=path)
-            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
-            for key, child in pairs:
-                if isinstance(key, str):
-                    stack.append((key, f"{path}.{key} (the key)", depth + 1))
-                child_path = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
-                if len(child_path) > 80:  # a deep path is shown by its start
-                    child_path = path if path.endswith("...") else path + "..."
-                stack.append((child, child_path, depth + 1))
+        check_score(stance.score, f"{where}.score")
+        check_value(stance.label, f"{where}.label")
+        check_extra(stance.extra, STANCE_KEYS, where)
 
 
 def _check_reply_tree(thread: Thread) -> None:
@@ -471,54 +440,11 @@ def _clip(text: str, limit: int = 60) -> str:
 # -- JSON helpers -------------------------------------------------------------
 
 
-def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], prefix: str) -> Any:
-    where = f"{prefix}.{key}" if prefix else key
-    if key not in data:
-        raise InvalidThreadError("is missing", field=where)
-    value = data[key]
-    if not isinstance(value, kind):
-        expected = getattr(kind, "__name__", str(kind))
-        raise InvalidThreadError(f"expected {expected}, got {type(value).__name__}", field=where)
-    return value
-
-
-def _require_list(data: Mapping[str, Any], key: str, prefix: str) -> list[Any]:
-    return _require(data, key, list, prefix)
-
-
-def _optional_list(data: Mapping[str, Any], key: str, prefix: str) -> list[Any]:
-    if data.get(key) is None:
-        return []
-    return _require(data, key, list, prefix)
-
-
-def _optional_float(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidThreadError(f"expected a number or null, got {value!r}", field=where)
-    _check_score(value, where)
-    return float(value)
-
-
-def _check_score(score: Any, where: str) -> None:
-    # NaN and infinity are not JSON: a file holding them could not be read by other tools.
-    if isinstance(score, float) and not math.isfinite(score):
-        raise InvalidThreadError(f"expected a finite number or null, got {score!r}", field=where)
-
-
-def _optional_str(data: Mapping[str, Any], key: str, prefix: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidThreadError(f"expected a string or null, got {type(value).__name__}", field=f"{prefix}.{key}")
-    return value
-
-
 def _post_from_json(data: Any, where: str, *, comment: bool) -> Post:
     if not isinstance(data, Mapping):
         raise InvalidThreadError("expected an object", field=where)
     components = []
-    for j, c in enumerate(_optional_list(data, "components", where)):
+    for j, c in enumerate(optional_list(data, "components", where)):
         cw = f"{where}.components[{j}]"
         if not isinstance(c, Mapping):
             raise InvalidThreadError("expected an object", field=cw)
@@ -527,31 +453,31 @@ def _post_from_json(data: Any, where: str, *, comment: bool) -> Post:
             raise InvalidThreadError("expected an object", field=f"{cw}.attributes")
         components.append(
             Component(
-                id=_require(c, "id", str, cw),
-                start=_require(c, "start", int, cw),
-                end=_require(c, "end", int, cw),
-                label=_require(c, "label", str, cw),
-                text=_require(c, "text", str, cw),
+                id=require(c, "id", str, cw),
+                start=require(c, "start", int, cw),
+                end=require(c, "end", int, cw),
+                label=require(c, "label", str, cw),
+                text=require(c, "text", str, cw),
                 stance=Stance.from_json(c.get("stance"), f"{cw}.stance"),
-                score=_optional_float(c.get("score"), f"{cw}.score"),
+                score=optional_float(c.get("score"), f"{cw}.score"),
                 attributes=dict(attributes),
-                extra=_extra_of(c, COMPONENT_KEYS),
+                extra=extra_of(c, COMPONENT_KEYS),
             )
         )
     meta = data.get("meta") or {}
     if not isinstance(meta, Mapping):
         raise InvalidThreadError("expected an object", field=f"{where}.meta")
     fields: dict[str, Any] = dict(
-        id=_require(data, "id", str, where),
-        author=_optional_str(data, "author", where),
-        text=_require(data, "text", str, where),
+        id=require(data, "id", str, where),
+        author=optional_str(data, "author", where),
+        text=require(data, "text", str, where),
         components=components,
         stance=Stance.from_json(data.get("stance"), f"{where}.stance"),
         meta=dict(meta),
-        extra=_extra_of(data, COMMENT_KEYS if comment else POST_KEYS),
+        extra=extra_of(data, COMMENT_KEYS if comment else POST_KEYS),
     )
     if comment:
-        return Comment(reply_to=_require(data, "reply_to", str, where), **fields)
+        return Comment(reply_to=require(data, "reply_to", str, where), **fields)
     return Post(**fields)
 
 
@@ -559,9 +485,9 @@ def _relation_from_json(data: Any, where: str) -> Relation:
     if not isinstance(data, Mapping):
         raise InvalidThreadError("expected an object", field=where)
     return Relation(
-        source=_require(data, "source", str, where),
-        target=_require(data, "target", str, where),
-        label=_require(data, "label", str, where),
-        score=_optional_float(data.get("score"), f"{where}.score"),
-        extra=_extra_of(data, RELATION_KEYS),
+        source=require(data, "source", str, where),
+        target=require(data, "target", str, where),
+        label=require(data, "label", str, where),
+        score=optional_float(data.get("score"), f"{where}.score"),
+        extra=extra_of(data, RELATION_KEYS),
     )

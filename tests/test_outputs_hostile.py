@@ -22,7 +22,8 @@ import pytest
 from argmine.cli import main, post_argument
 from argmine.errors import ArgmineError, CorpusFormatError, InvalidThreadError
 from argmine.io_utils import atomic_write, read_text
-from argmine.readers.brat import read_brat, write_brat
+from argmine.readers.brat import read_brat
+from argmine.readers.brat_writer import write_brat
 from argmine.readers.jsonl import read_jsonl, write_jsonl
 from argmine.thread import Comment, Post, Stance, Thread
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers.aae import read_aae
 from argmine.readers.jsonl import read_jsonl, write_jsonl
 
@@ -216,11 +216,11 @@ def test_missing_txt_is_an_error(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_fail_at_call_time(corpus: Path) -> None:
-    with pytest.raises(ValueError, match="unit"):
+    with pytest.raises(InputError, match="unit"):
         read_aae(corpus, unit="sentence")
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(InputError, match="split"):
         read_aae(corpus, split="validation")
-    with pytest.raises(ValueError, match="dev_fraction"):
+    with pytest.raises(InputError, match="dev_fraction"):
         read_aae(corpus, dev_fraction=1.0)
     with pytest.raises(CorpusFormatError, match="no such folder"):
         read_aae(corpus / "nowhere")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from argmine.cli import main
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers import read_threads
 from argmine.readers.abstrct import read_abstrct
 
@@ -88,7 +88,7 @@ def test_release_splits_and_no_seed(tmp_path):
     assert len(list(read_abstrct(root / "EN", split="train"))) == 2
     with pytest.raises(CorpusFormatError, match="split 'test' needs neoplasm_test.tsv"):
         read_abstrct(root, split="test")
-    with pytest.raises(ValueError, match="takes no seed option"):
+    with pytest.raises(InputError, match="takes no seed option"):
         read_threads("abstrct", root, seed=13)
 
 

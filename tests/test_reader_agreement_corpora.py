@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from argmine.cli import main
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers import read_threads
 from argmine.readers.csvpairs import decode_csv
 from argmine.readers.debagreement import read_debagreement
@@ -257,9 +257,9 @@ def test_debagreement_folder_errors(tmp_path: Path) -> None:
         read_debagreement(tmp_path / "empty")
     with pytest.raises(CorpusFormatError, match="no such file or folder"):
         read_debagreement(tmp_path / "nope")
-    with pytest.raises(ValueError, match="unknown split 'val'"):
+    with pytest.raises(InputError, match="unknown split 'val'"):
         read_debagreement(tmp_path / "empty", split="val")
-    with pytest.raises(ValueError, match="takes no post"):
+    with pytest.raises(InputError, match="takes no post"):
         read_threads("debagreement", tmp_path / "empty", post="x")
 
 

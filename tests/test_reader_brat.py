@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from argmine.errors import CorpusFormatError
-from argmine.readers.brat import read_brat, write_brat
+from argmine.errors import CorpusFormatError, InputError
+from argmine.readers.brat import read_brat
+from argmine.readers.brat_writer import write_brat
 from argmine.thread import Comment, Post, Relation, Stance, Thread, make_component
 
 # "é" and "—" make character offsets differ from byte offsets: the reader must count characters.
@@ -145,9 +146,9 @@ def test_seeded_document_split(tmp_path: Path) -> None:
     assert dev == [t.id for t in read_brat(tmp_path, split="dev", seed=3, dev_fraction=0.2)]
     assert len(list(read_brat(tmp_path, split="dev"))) == 1  # default: a tenth of the documents
     assert dev != [t.id for t in read_brat(tmp_path, split="dev", seed=4)] or True  # seeds may coincide
-    with pytest.raises(ValueError, match="test_fraction"):
+    with pytest.raises(InputError, match="test_fraction"):
         list(read_brat(tmp_path, split="test"))
-    with pytest.raises(ValueError, match="unknown split"):
+    with pytest.raises(InputError, match="unknown split"):
         list(read_brat(tmp_path, split="validation"))
 
 
@@ -300,15 +301,15 @@ def test_writer_refuses_what_brat_cannot_hold(tmp_path: Path) -> None:
     text = "A claim."
     bad_label = Thread(id="t", post=Post(id="p", author=None, text=text,
                                          components=[make_component(text, 0, 7, "Main Claim", "k")]))
-    with pytest.raises(ValueError, match="'Main Claim' cannot be written to brat"):
+    with pytest.raises(InputError, match="'Main Claim' cannot be written to brat"):
         write_brat([bad_label], tmp_path)
     bad_stance = Thread(id="t", post=Post(id="p", author=None, text=text, stance=Stance("in favour")))
-    with pytest.raises(ValueError, match="stance label 'in favour'"):
+    with pytest.raises(InputError, match="stance label 'in favour'"):
         write_brat([bad_stance], tmp_path)
     fine = Thread(id="t", post=Post(id="p", author=None, text=text))
-    with pytest.raises(ValueError, match="appears twice"):
+    with pytest.raises(InputError, match="appears twice"):
         write_brat([fine, fine], tmp_path)
     not_json = Thread(id="u", post=Post(id="p", author=None, text=text, meta={"when": object()}))
-    with pytest.raises(ValueError, match="cannot be written as JSON"):
+    with pytest.raises(InputError, match="cannot be written as JSON"):
         write_brat([not_json], tmp_path / "other")
     assert not (tmp_path / "other" / "u.txt").exists()  # nothing half-written

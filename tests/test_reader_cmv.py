@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers.cmv import locate_span, read_cmv
 from argmine.readers.jsonl import read_jsonl, write_jsonl
 from argmine.thread import Comment
@@ -258,11 +258,11 @@ def test_locate_span(start: int, end: int, span: str, expected: tuple[int, int, 
 
 
 def test_locate_span_refuses_what_it_cannot_place() -> None:
-    with pytest.raises(ValueError, match="not within"):
+    with pytest.raises(CorpusFormatError, match="not within"):
         locate_span(TEXT, 0, 5, "absent words")
-    with pytest.raises(ValueError, match="equally near"):
+    with pytest.raises(CorpusFormatError, match="equally near"):
         locate_span("ab xx ab", 3, 5, "ab")
-    with pytest.raises(ValueError, match="whitespace"):
+    with pytest.raises(CorpusFormatError, match="whitespace"):
         locate_span(TEXT, 0, 2, "  ")
 
 
@@ -432,9 +432,9 @@ def test_splits_depend_on_the_seed(tmp_path: Path) -> None:
 
 
 def test_bad_split_arguments_raise_before_iteration(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown split 'validation'"):
+    with pytest.raises(InputError, match="unknown split 'validation'"):
         read_cmv(tmp_path, split="validation")
-    with pytest.raises(ValueError, match="dev_fraction"):
+    with pytest.raises(InputError, match="dev_fraction"):
         read_cmv(tmp_path, dev_fraction=1.5)
-    with pytest.raises(ValueError, match="below 1"):
+    with pytest.raises(InputError, match="below 1"):
         read_cmv(tmp_path, dev_fraction=0.5, test_fraction=0.5)

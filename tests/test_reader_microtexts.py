@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from argmine.cli import main
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers import read_threads
 from argmine.readers.microtexts import read_microtexts
 
@@ -115,7 +115,7 @@ def test_german_by_folder_or_language(tmp_path):
     assert {t.meta["language"] for t in read_microtexts(tmp_path / "corpus" / "de")} == {"de"}
     assert {t.meta["language"] for t in read_microtexts(tmp_path, language="de")} == {"de"}
     assert {t.meta["language"] for t in read_threads("microtexts", tmp_path)} == {"en"}
-    with pytest.raises(ValueError, match="holds the 'de' texts"):
+    with pytest.raises(InputError, match="holds the 'de' texts"):
         read_microtexts(tmp_path / "corpus" / "de", language="en")
 
 
@@ -184,7 +184,7 @@ def test_txt_that_differs_from_the_edus_is_an_error(tmp_path):
 def test_not_a_microtexts_folder(tmp_path):
     with pytest.raises(CorpusFormatError, match="not the microtexts release"):
         read_microtexts(tmp_path)
-    with pytest.raises(ValueError, match="takes no post option"):
+    with pytest.raises(InputError, match="takes no post option"):
         read_threads("microtexts", tmp_path, post="x")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from argmine.errors import CorpusFormatError, InvalidThreadError
+from argmine.errors import CorpusFormatError, InputError, InvalidThreadError
 from argmine.readers.jsonl import read_jsonl, write_jsonl
 from argmine.readers.rumoureval import key_labels, read_rumoureval
 from argmine.thread import Thread
@@ -375,7 +375,7 @@ def test_layout_and_arguments_are_checked_at_call_time(tmp_path: Path, training:
         read_rumoureval(tmp_path / "re" / "rumoureval-2019-training-data")
     with pytest.raises(CorpusFormatError, match="no such folder"):
         read_rumoureval(tmp_path / "nowhere")
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(InputError, match="split"):
         read_rumoureval(training, split="validation")
     (training / "rumoureval-2019-training-data" / "dev-key.json").unlink()
     with pytest.raises(CorpusFormatError, match="missing key file"):

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.readers.text import parse_text_page, read_text_page
 
 # Every kind of chrome in one page: count line, the reader's own avatar, name line, age lines
@@ -157,7 +157,7 @@ def test_with_post() -> None:
     assert thread.post.text == "The council should\nbuild a bridge."
     assert thread.post.author == "Mayor"
     assert thread.meta["post_provided"] is True
-    with pytest.raises(ValueError, match="post text is empty"):
+    with pytest.raises(InputError, match="post text is empty"):
         parse_text_page(PAGE, post="  \n")
 
 
@@ -446,7 +446,7 @@ def test_replies_option_of_read_threads_and_the_commands(tmp_path, capsys) -> No
     (flat,) = read_threads("text", path, post="P", replies="flat")
     assert [c.reply_to for c in inferred.comments] == ["post", "c1", "c2"]
     assert [c.reply_to for c in flat.comments] == ["post", "post", "post"]
-    with pytest.raises(ValueError, match="format 'jsonl' takes no replies option"):
+    with pytest.raises(InputError, match="format 'jsonl' takes no replies option"):
         read_threads("jsonl", path, replies="flat")
 
     out = tmp_path / "flat.jsonl"

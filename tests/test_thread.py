@@ -252,11 +252,12 @@ def test_validation_and_parent_lookups_are_linear_in_a_deep_chain():
     # An operation count, not a timing: the old reply-tree check walked every comment's ancestors
     # (n * n / 2 steps of 3 lines, 13 million lines here); building, validating, converting to and from
     # JSON and pairing every comment with its parent take about 190 lines per comment.
+    import argmine.json_fields as json_fields
     import argmine.stance.inputs as inputs
     import argmine.thread as thread_module
 
     n = 3000
-    files = {thread_module.__file__, inputs.__file__}
+    files = {thread_module.__file__, json_fields.__file__, inputs.__file__}
 
     def work():
         thread = chain(n)

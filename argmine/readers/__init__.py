@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from argmine.errors import InputError
 from argmine.thread import Thread
 
 REPLIES = ("infer", "flat")  # the text format's reply-link rules
@@ -40,8 +41,8 @@ def read_threads(
     """
     if replies is not None and (format != "text" or replies not in REPLIES):
         if format != "text":
-            raise ValueError(f"format {format!r} takes no replies option (its reply links are in the data)")
-        raise ValueError(f"unknown replies rule {replies!r}; expected one of {', '.join(REPLIES)}")
+            raise InputError(f"format {format!r} takes no replies option (its reply links are in the data)")
+        raise InputError(f"unknown replies rule {replies!r}; expected one of {', '.join(REPLIES)}")
     seeded: dict[str, Any] = {} if seed is None else {"seed": seed}
     if format == "jsonl":
         _reject(format, split=split != "all", seed=seed is not None, post=post is not None)
@@ -100,10 +101,10 @@ def read_threads(
         from argmine.readers.abstrct import read_abstrct
 
         return read_abstrct(path, split=split)
-    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
 def _reject(format: str, **given: bool) -> None:
     unused = [name for name, present in given.items() if present]
     if unused:
-        raise ValueError(f"format {format!r} takes no {', '.join(unused)} option")
+        raise InputError(f"format {format!r} takes no {', '.join(unused)} option")

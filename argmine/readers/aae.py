@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import CorpusFormatError, InvalidThreadError
+from argmine.errors import CorpusFormatError, InputError, InvalidThreadError
 from argmine.io_utils import read_text
 from argmine.readers.splits import assign_groups, check_split
 from argmine.thread import Component, Post, Relation, Stance, Thread, make_component
@@ -102,12 +102,7 @@ class _Essay:
 
 
 def read_aae(
-    path: str | Path,
-    *,
-    unit: str = "paragraph",
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.1,
+    path: str | Path, *, unit: str = "paragraph", split: str = "all", seed: int = 13, dev_fraction: float = 0.1
 ) -> Iterator[Thread]:
     """Threads of the AAE corpus at ``path``, one per essay or per paragraph, in essay order.
 
@@ -115,10 +110,10 @@ def read_aae(
     ``CorpusFormatError`` (file and line) on anything the format does not allow.
     """
     if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
+        raise InputError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
     check_split(split)
     if not 0.0 <= dev_fraction < 1.0:
-        raise ValueError(f"dev_fraction must be in [0, 1), got {dev_fraction!r}")
+        raise InputError(f"dev_fraction must be in [0, 1), got {dev_fraction!r}")
     path = Path(path)
     brat_dir, split_file, prompt_file = _locate(path)
     essay_ids = _essay_ids(brat_dir)

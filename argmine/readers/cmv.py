@@ -65,7 +65,7 @@ from typing import Any
 from argmine.errors import CorpusFormatError, InvalidThreadError
 from argmine.io_utils import read_text
 from argmine.readers.splits import assign_groups, check_split_options
-from argmine.thread import Comment, Component, Post, Relation, Thread, make_component
+from argmine.thread import Comment, Component, Post, Relation, Thread, make_component, strip_space
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +82,7 @@ _R_LINE = re.compile(r"^(R\d+)\t(\S+) Arg1:(T\d+) Arg2:(T\d+)\s*$")
 
 
 def read_cmv(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Iterator[Thread]:
     """Threads of the CMV modes corpus at ``path``, one per ``.ann`` file (id ``positive/0``).
 
@@ -123,11 +118,11 @@ def locate_span(
        characters; two equally near occurrences are ambiguous.
 
     ``char_of_byte`` (from ``_char_of_byte(text)``) saves rebuilding the byte map per span.
-    Raises ``ValueError`` when the text cannot be located (the caller adds file and line).
+    Raises ``CorpusFormatError`` when the text cannot be located (the caller adds file and line).
     """
     core = span_text.strip()
     if not core:
-        raise ValueError(f"span text {span_text!r} is empty or only whitespace")
+        raise CorpusFormatError(f"span text {span_text!r} is empty or only whitespace")
     if 0 <= start < end <= len(text) and text[start:end] == span_text:
         return start, end, "exact"
     if char_of_byte is None:
@@ -149,10 +144,10 @@ def locate_span(
     scored = sorted((min(abs(h - a) for a in anchors), h) for h in hits)
     scored = [(distance, h) for distance, h in scored if distance <= drift]
     if not scored:
-        raise ValueError(f"text {_clip(core)!r} is not within {drift} characters of offset {start}")
+        raise CorpusFormatError(f"text {_clip(core)!r} is not within {drift} characters of offset {start}")
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
         first, second = scored[0][1], scored[1][1]
-        raise ValueError(f"text {_clip(core)!r} occurs at {first} and {second}, equally near offset {start}")
+        raise CorpusFormatError(f"text {_clip(core)!r} occurs at {first} and {second}, equally near offset {start}")
     hit = scored[0][1]
     return hit, hit + len(core), "search"
 
@@ -289,8 +284,8 @@ def _read_thread(root: Path, ann: Path, meta: _Metadata) -> Thread:
     for span in spans:
         try:
             start, end, how = locate_span(text, span.start, span.end, span.text, char_of_byte=char_of_byte)
-        except ValueError as error:
-            raise CorpusFormatError(f"{span.id}: cannot locate the span: {error}", source=ann, line=span.line) from None
+        except CorpusFormatError as error:
+            raise CorpusFormatError(f"{span.id}: cannot locate the span: {error.message}", source=ann, line=span.line) from None
         if (start, end) != (span.start, span.end):
             repaired += 1
             logger.debug(
@@ -437,15 +432,7 @@ def _message_ranges(text: str, char_of_byte: Mapping[int, int], meta: _Metadata)
             f"{_clip(text[previous_end:].strip())!r}",
             source=meta.path,
         )
-    return [_strip_range(text, start, end) for start, end in bounds]
-
-
-def _strip_range(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return [strip_space(text, start, end) for start, end in bounds]
 
 
 def _linked_groups(meta: _Metadata, raw_offsets: dict[str, tuple[int, int]]) -> list[list[str]]:

@@ -11,6 +11,9 @@ A closed list decided by strict decoding, not a statistical guess: charset-norma
 Lei et al.'s SubReddit-MaskMandate.csv cp775 (every ’ would read Æ) and SubReddit-CovidVaccine.csv
 cp1250 (£ would read Ł). The choice is logged, kept in each thread's ``meta["encodings"]`` and
 printed by ``argmine stats``.
+
+A reader of these files reads and checks every file before it returns the first thread, so bad
+input fails at once: a ``CorpusFormatError`` naming file, line, row and field.
 """
 
 from __future__ import annotations

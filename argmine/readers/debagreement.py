@@ -49,17 +49,12 @@ EXTRA = ("datetime", "agreement_fraction", "individual_kappa")
 
 
 def read_debagreement(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Iterator[Thread]:
     """Threads of the DEBAGREEMENT CSV file(s) at ``path`` (a folder with ``dev.csv`` / ``test.csv`` or one file).
 
-    Every file is read and checked before the first thread is returned; bad input raises
-    ``CorpusFormatError`` naming file, line, row and field.
+    ``split`` is a side of the split by submission (``seed`` and the fractions, see the module docstring).
+    Files are read and checked as ``argmine.readers.csvpairs`` says, all before the first thread.
     """
     check_split_options(split, dev_fraction, test_fraction)
     files = csv_files(path, lambda p: p.name in FILES, "DEBAGREEMENT file (" + ", ".join(FILES) + ")")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from argmine.errors import CorpusFormatError, InvalidThreadError
 from argmine.io_utils import atomic_write, unicode_bom
-from argmine.thread import MAX_NESTING, Thread
+from argmine.json_fields import MAX_NESTING
+from argmine.thread import Thread
 
 
 def read_jsonl(path: str | Path) -> Iterator[Thread]:

@@ -40,17 +40,12 @@ REQUIRED = ("quote_text", "response_text", "relation")
 
 
 def read_lei2022(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Iterator[Thread]:
     """Threads of the Lei et al. CSV file(s) at ``path`` (the release folder, or one ``.csv`` file).
 
-    Every file is read and checked before the first thread is returned; bad input raises
-    ``CorpusFormatError`` naming file, line, row and field.
+    ``split`` is a side of the split by quote (``quote_side``: a hash of ``seed`` and the quote, cut by the
+    fractions). Files are read and checked as ``argmine.readers.csvpairs`` says, all before the first thread.
     """
     check_split_options(split, dev_fraction, test_fraction)
     files = csv_files(

@@ -61,7 +61,7 @@ from typing import Any
 
 from lxml import etree
 
-from argmine.errors import CorpusFormatError, InvalidThreadError
+from argmine.errors import CorpusFormatError, InputError, InvalidThreadError
 from argmine.io_utils import read_text
 from argmine.readers.splits import assign_groups, check_split
 from argmine.thread import Comment, Component, Post, Relation, Stance, Thread, make_component
@@ -129,7 +129,7 @@ def read_microtexts(
     Arguments and the split are checked now; each graph is read and checked while iterating.
     """
     if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+        raise InputError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
     check_split(split)
     folder, language = _locate(Path(path), language)
     files = sorted(folder.glob("*.xml"))
@@ -164,12 +164,12 @@ def _threads(files: list[Path], language: str, view: str, sides: dict[str, tuple
 
 def _locate(path: Path, language: str | None) -> tuple[Path, str]:
     if language is not None and language not in LANGUAGES:
-        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
+        raise InputError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
     if not path.is_dir():
         raise CorpusFormatError("no such folder" if not path.exists() else "expected a folder, got a file", source=path)
     if path.name in LANGUAGES and any(path.glob("*.xml")):
         if language is not None and language != path.name:
-            raise ValueError(f"{path} holds the {path.name!r} texts, but language {language!r} was asked for")
+            raise InputError(f"{path} holds the {path.name!r} texts, but language {language!r} was asked for")
         return path, path.name
     language = language or "en"
     for folder in (path / "corpus" / language, path / language):

@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from argmine.errors import InputError
 from argmine.thread import Thread
 
 SPLITS = ("train", "dev", "test", "all")
@@ -17,7 +18,7 @@ SPLITS = ("train", "dev", "test", "all")
 
 def check_split(split: str) -> str:
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        raise InputError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     return split
 
 
@@ -25,9 +26,9 @@ def check_fractions(dev_fraction: float, test_fraction: float) -> None:
     """Each fraction in [0, 1) and both together below 1, so the train side is never empty."""
     for name, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
         if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+            raise InputError(f"{name} must be in [0, 1), got {value!r}")
     if dev_fraction + test_fraction >= 1.0:
-        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction!r}")
+        raise InputError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction!r}")
 
 
 def check_split_options(split: str, dev_fraction: float, test_fraction: float) -> None:

@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import CorpusFormatError
+from argmine.errors import CorpusFormatError, InputError
 from argmine.io_utils import read_text
 from argmine.thread import Comment, Post, Thread
 
@@ -175,7 +175,7 @@ def parse_text_page(
     if post is not None:
         post = _normalise(post).strip()
         if not post:
-            raise ValueError("post text is empty; pass post=None to read the page without an original post")
+            raise InputError("post text is empty; pass post=None to read the page without an original post")
     page = _normalise(text)
     if not page.strip():
         raise CorpusFormatError("empty comment page: nothing to read", source=source)

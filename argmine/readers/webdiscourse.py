@@ -90,12 +90,7 @@ class _Document:
 
 
 def read_webdiscourse(
-    path: str | Path,
-    *,
-    split: str = "all",
-    seed: int = 13,
-    dev_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    path: str | Path, *, split: str = "all", seed: int = 13, dev_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Iterator[Thread]:
     """Threads of the Toulmin documents at ``path``, one per document, in file-name order.
 
