@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -128,6 +130,22 @@ def test_fit_resumes_after_a_crash_with_identical_results(tmp_path):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="other settings"):
         run(tmp_path / "state", epochs=5)
+
+
+# A run folder written by the loop as it was before argmine.training became a package (after epoch 2
+# of run()'s 4): a run started by an older argmine must resume to the same end as a run never stopped.
+WRITTEN_BEFORE = Path(__file__).parent / "fixtures" / "run_state_v1"
+
+
+def test_a_run_written_by_an_older_argmine_resumes_with_identical_results(tmp_path):
+    straight, model_a = run()
+    shutil.copytree(WRITTEN_BEFORE, tmp_path / "state")
+    resumed, model_b = run(tmp_path / "state")
+    assert [r.train_loss for r in resumed.history] == [r.train_loss for r in straight.history]
+    assert [r.metrics["accuracy"] for r in resumed.history] == [r.metrics["accuracy"] for r in straight.history]
+    assert resumed.best_epoch == straight.best_epoch and resumed.steps == straight.steps
+    for a, b in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_fit_max_steps_and_errors():
