@@ -13,15 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-from argmine.training import (
-    TrainSettings,
-    fit,
-    length_bucketed_batches,
-    pick_device,
-    seed_everything,
-    shard_batches,
-    use_cpu_threads,
-)
+from argmine.runtime import length_bucketed_batches, seed_everything, use_cpu_threads
+from argmine.settings import TrainSettings
+from argmine.training.distributed import pick_device, shard_batches
+from argmine.training.loop import fit
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +196,7 @@ def test_a_run_resumes_on_another_device_setting_not_with_other_processes(tmp_pa
 
 
 def test_the_schedule_is_transformers_linear_warmup_then_decay():
-    from argmine.training import _make_scheduler
+    from argmine.training.loop import _make_scheduler
 
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
     scheduler = _make_scheduler(optimizer, total=10, warmup_ratio=0.3)
@@ -221,3 +216,22 @@ def test_threads_device_and_resume_may_change_when_a_run_resumes_other_settings_
     assert again.steps == 8
     with pytest.raises(ValueError, match=r"other settings \(weight_decay differ\)"):
         fit(Tiny(), settings=replace(settings, weight_decay=0.0), state_dir=tmp_path, **data)
+
+
+def test_the_training_record_is_one_shape_for_both_trainers():
+    from argmine.training.record import EpochRecord, TrainingRecord, TrainResult
+
+    history = (EpochRecord(1, 4, 0.9, 40, 1.0, {"f1": 0.5}), EpochRecord(2, 4, 0.7, 40, 1.0, {"f1": 0.4}))
+    settings = TrainSettings(epochs=2, learning_rate=0.1, batch_size=8)
+    record = TrainingRecord.of(settings, TrainResult(1, {"f1": 0.5}, history, 8), seconds=3.5)
+    scores = record.scores()
+    assert scores["train/best_epoch"] == 1 and isinstance(scores["train/best_epoch"], int)
+    assert (scores["train/steps"], scores["train/loss"], scores["train/losses"]) == (8, 0.9, [0.9, 0.7])
+    assert (scores["train/seconds"], scores["train/tokens_per_second"]) == (3.5, 40.0)
+    section = record.section()
+    assert (section["epochs"], section["best_epoch"], section["steps"], section["seconds"]) == (2, 1, 8, 3.5)
+    assert section["history"] == [
+        {"epoch": 1, "train_loss": 0.9, "metrics": {"f1": 0.5}},
+        {"epoch": 2, "train_loss": 0.7, "metrics": {"f1": 0.4}},
+    ]
+    json.dumps(section)  # argmine.json holds it as it is
