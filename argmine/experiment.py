@@ -503,7 +503,7 @@ def main(command: str, overrides: Sequence[str]) -> int:
                 )
             if command == "train":
                 if world_size > 1:
-                    from argmine.training import broadcast_object, pick_device, start_distributed
+                    from argmine.training.distributed import broadcast_object, pick_device, start_distributed
 
                     group.append(start_distributed(pick_device(cfg.trainer.device)))
                     run_dir = Path(broadcast_object(str(run_dir)))
@@ -555,7 +555,7 @@ def main(command: str, overrides: Sequence[str]) -> int:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
         _unlock_all()
         if any(group):
-            from argmine.training import stop_distributed
+            from argmine.training.distributed import stop_distributed
 
             stop_distributed()
         if scratch is not None:

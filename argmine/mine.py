@@ -148,7 +148,7 @@ def run_mine(args: argparse.Namespace) -> int:
 
     from argmine import language
     from argmine.pipeline import ArgumentMiner
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     language.preload()  # the language model loads while the pipeline does
     miner = ArgumentMiner.from_pretrained(checkpoint, precision=args.precision)

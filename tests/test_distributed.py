@@ -21,7 +21,9 @@ import pytest
 import torch
 from torch import nn
 
-from argmine.training import TrainSettings, fit, length_bucketed_batches, seed_everything
+from argmine.runtime import length_bucketed_batches, seed_everything
+from argmine.settings import TrainSettings
+from argmine.training.loop import fit
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
 
@@ -57,18 +59,18 @@ def _launch(args: list[str], cwd: Path, timeout: int = 120) -> subprocess.Comple
 
 def worker(out: Path) -> None:
     """One rank: train Tiny with a state folder, recording what this rank saw and did."""
-    from argmine import training
+    from argmine.training.state import RunState
 
     torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
     saves: list[int] = []
-    save = training._RunState.save
+    save = RunState.save
 
     def counted_save(self, epoch, *args, **kwargs):
         saves.append(epoch)
         return save(self, epoch, *args, **kwargs)
 
-    training._RunState.save = counted_save
+    RunState.save = counted_save
     seed_everything(0)
     model = Tiny()
     seen: list[list[int]] = []

@@ -55,7 +55,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(autouse=True)
 def keep_torch_threads(monkeypatch):
-    monkeypatch.setattr("argmine.training.use_cpu_threads", lambda n=None: 1)
+    monkeypatch.setattr("argmine.runtime.use_cpu_threads", lambda n=None: 1)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(autouse=True)
 def keep_torch_threads(monkeypatch):
     # run_mine asks for every core; in tests the tiny models run faster on one
-    monkeypatch.setattr("argmine.training.use_cpu_threads", lambda n=None: 1)
+    monkeypatch.setattr("argmine.runtime.use_cpu_threads", lambda n=None: 1)
 
 
 @pytest.fixture(scope="module")

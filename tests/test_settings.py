@@ -244,7 +244,7 @@ def test_the_stance_trainer_hands_weight_decay_warmup_and_lora_dropout_on(tiny_e
         seen["dropout"] = {m.p for n, m in model.named_modules() if n.endswith("lora_dropout.default")} or {0.0}
         raise Stop
 
-    monkeypatch.setattr("argmine.training.fit", fake_fit)
+    monkeypatch.setattr("argmine.training.loop.fit", fake_fit)
     examples = [StanceExample("t", f"c{i}", "comment", StanceInput("post", "text"), label)
                 for i, label in enumerate(["support", "attack", "none"] * 2)]  # fmt: skip
     with pytest.raises(Stop):

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from argmine.training import (
-    TrainSettings,
-    fit,
-    length_bucketed_batches,
-    pick_device,
-    seed_everything,
-    shard_batches,
-    use_cpu_threads,
-)
+from argmine.runtime import length_bucketed_batches, seed_everything, use_cpu_threads
+from argmine.settings import TrainSettings
+from argmine.training.distributed import pick_device, shard_batches
+from argmine.training.loop import fit
 
 
 @pytest.fixture(autouse=True)
@@ -130,6 +127,22 @@ def test_fit_resumes_after_a_crash_with_identical_results(tmp_path):
         run(tmp_path / "state", epochs=5)
 
 
+# A run folder written by the loop as it was before argmine.training became a package (after epoch 2
+# of run()'s 4): a run started by an older argmine must resume to the same end as a run never stopped.
+WRITTEN_BEFORE = Path(__file__).parent / "fixtures" / "run_state_v1"
+
+
+def test_a_run_written_by_an_older_argmine_resumes_with_identical_results(tmp_path):
+    straight, model_a = run()
+    shutil.copytree(WRITTEN_BEFORE, tmp_path / "state")
+    resumed, model_b = run(tmp_path / "state")
+    assert [r.train_loss for r in resumed.history] == [r.train_loss for r in straight.history]
+    assert [r.metrics["accuracy"] for r in resumed.history] == [r.metrics["accuracy"] for r in straight.history]
+    assert resumed.best_epoch == straight.best_epoch and resumed.steps == straight.steps
+    for a, b in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(a, b)
+
+
 def test_fit_max_steps_and_errors():
     seed_everything(0)
     model = Tiny()
@@ -183,7 +196,7 @@ def test_a_run_resumes_on_another_device_setting_not_with_other_processes(tmp_pa
 
 
 def test_the_schedule_is_transformers_linear_warmup_then_decay():
-    from argmine.training import _make_scheduler
+    from argmine.training.loop import _make_scheduler
 
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
     scheduler = _make_scheduler(optimizer, total=10, warmup_ratio=0.3)
@@ -203,3 +216,22 @@ def test_threads_device_and_resume_may_change_when_a_run_resumes_other_settings_
     assert again.steps == 8
     with pytest.raises(ValueError, match=r"other settings \(weight_decay differ\)"):
         fit(Tiny(), settings=replace(settings, weight_decay=0.0), state_dir=tmp_path, **data)
+
+
+def test_the_training_record_is_one_shape_for_both_trainers():
+    from argmine.training.record import EpochRecord, TrainingRecord, TrainResult
+
+    history = (EpochRecord(1, 4, 0.9, 40, 1.0, {"f1": 0.5}), EpochRecord(2, 4, 0.7, 40, 1.0, {"f1": 0.4}))
+    settings = TrainSettings(epochs=2, learning_rate=0.1, batch_size=8)
+    record = TrainingRecord.of(settings, TrainResult(1, {"f1": 0.5}, history, 8), seconds=3.5)
+    scores = record.scores()
+    assert scores["train/best_epoch"] == 1 and isinstance(scores["train/best_epoch"], int)
+    assert (scores["train/steps"], scores["train/loss"], scores["train/losses"]) == (8, 0.9, [0.9, 0.7])
+    assert (scores["train/seconds"], scores["train/tokens_per_second"]) == (3.5, 40.0)
+    section = record.section()
+    assert (section["epochs"], section["best_epoch"], section["steps"], section["seconds"]) == (2, 1, 8, 3.5)
+    assert section["history"] == [
+        {"epoch": 1, "train_loss": 0.9, "metrics": {"f1": 0.5}},
+        {"epoch": 2, "train_loss": 0.7, "metrics": {"f1": 0.4}},
+    ]
+    json.dumps(section)  # argmine.json holds it as it is

@@ -118,7 +118,9 @@ def build_segmenter(
 ):
     """A LoRA segmenter that has learnt ``examples`` (short windows, so long texts use several)."""
     from argmine.segmenter.model import Segmenter
-    from argmine.training import TrainSettings, fit, seed_everything
+    from argmine.runtime import seed_everything
+    from argmine.settings import TrainSettings
+    from argmine.training.loop import fit
 
     seed_everything(0)
     segmenter = Segmenter.create(
@@ -140,7 +142,7 @@ def build_segmenter(
 def build_stance(encoder: Path, *, labels: tuple[str, ...] = STANCE_LABELS):
     """An untrained LoRA stance classifier (seeded head): its labels are arbitrary but deterministic."""
     from argmine.stance.transformer import TransformerStanceClassifier
-    from argmine.training import seed_everything
+    from argmine.runtime import seed_everything
 
     seed_everything(1)
     return TransformerStanceClassifier.create(

@@ -48,7 +48,7 @@ from argmine.segmenter.encoding import (
     word_tags,
 )
 from argmine.thread import Component, Thread, with_components
-from argmine.training import length_bucketed_batches
+from argmine.runtime import length_bucketed_batches
 from argmine.transformer import LoraSettings, build_model, load_transformer, read_transformer_meta, save_transformer
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Train a segmenter: messages with gold components → a checkpoint folder + dev scores.
 
-    train messages ──word_tags + make_windows──► labelled windows ──► argmine.training.fit
+    train messages ──word_tags + make_windows──► labelled windows ──► argmine.training.loop.fit
     dev messages ──Segmenter.predict──► components ──message_component_metrics──► pick the best epoch
     best epoch ──save_pretrained──► output_dir (argmine.json records data, settings and scores)
 
@@ -18,7 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from argmine.errors import InputError
 from argmine.metrics.components import message_component_metrics
+from argmine.runtime import seed_everything
 from argmine.segmenter.context import check_context, message_contexts
 from argmine.segmenter.model import Segmenter
 from argmine.thread import Component, Thread
@@ -31,7 +33,9 @@ from argmine.settings import (
     recorded_settings,
     with_keywords,
 )
-from argmine.training import fit, is_main_process, seed_everything, training_record
+from argmine.training.distributed import is_main_process
+from argmine.training.loop import fit
+from argmine.training.record import TrainingRecord
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ def contexts_of(data: Examples, context: str) -> list[str]:
         elif check_context(context) == "none":
             out.append("")
         else:
-            raise ValueError(
+            raise InputError(
                 f"context {context!r} needs threads (where each message sits), not (text, components) pairs"
             )
     return out
@@ -105,7 +109,7 @@ def train_segmenter(
     card: str | None = None,
     progress: bool = True,
     **settings: Any,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Fine-tune a segmenter on ``train``, keep the epoch with the best dev span-exact F1, save it to ``output_dir``.
 
     ``trainer``, ``model`` and ``task`` are the settings of ``argmine.settings`` (their
@@ -120,8 +124,8 @@ def train_segmenter(
     command) goes into argmine.json and the card. ``trainer.device``: where to
     train (``auto``: the GPU of this process if there is one); the checkpoint is
     written from the CPU either way. Returns the best epoch's dev scores (keys of
-    ``argmine.metrics.components``) plus ``train/best_epoch``, ``train/steps``,
-    ``train/loss``, ``train/seconds``, ``train/tokens_per_second``.
+    ``argmine.metrics.components``) plus the ``train/...`` entries of
+    ``argmine.training.record.TrainingRecord.scores``.
     """
     trainer, model, task = with_keywords(
         [trainer or TrainSettings(), model or TransformerSettings(), task or ComponentsTask()],
@@ -129,10 +133,10 @@ def train_segmenter(
         KEYWORD_ALIASES,
     )
     if not isinstance(model, TransformerSettings) or isinstance(model, EnsembleSettings):
-        raise ValueError(f"a segmenter is a transformer: model.classifier {model.classifier!r} has no place here")
+        raise InputError(f"a segmenter is a transformer: model.classifier {model.classifier!r} has no place here")
     started = time.perf_counter()
     if state_dir is not None and Path(state_dir).resolve().is_relative_to(Path(output_dir).resolve()):
-        raise ValueError(f"state_dir {state_dir} must lie outside output_dir {output_dir}: saving replaces that folder")
+        raise InputError(f"state_dir {state_dir} must lie outside output_dir {output_dir}: saving replaces that folder")
     seed_everything(trainer.seed)
     context = task.segmenter_context
     train_examples = messages_of(train)
@@ -140,7 +144,7 @@ def train_segmenter(
     dev_examples = messages_of(dev) if dev is not None else []
     dev_data = dev if dev is not None else []
     if not train_examples:
-        raise ValueError("no training messages")
+        raise InputError("no training messages")
 
     segmenter = Segmenter.create(
         labels,
@@ -161,9 +165,9 @@ def train_segmenter(
         try:
             windows += segmenter.windows(tok, components, context=where)
         except ValueError as error:
-            raise ValueError(f"training message {number}: {error}") from None
+            raise InputError(f"training message {number}: {error}") from None
     if not windows:
-        raise ValueError("the training messages have no tokens")
+        raise InputError("the training messages have no tokens")
     log.info(
         "%d training messages → %d windows (%d tokens); %d dev messages",
         len(train_examples),
@@ -184,29 +188,15 @@ def train_segmenter(
         progress=progress,
     )
 
-    best = result.history[result.best_epoch - 1]
-    metrics: dict[str, float] = dict(result.best_metrics)
-    metrics.update(
-        {
-            "train/best_epoch": float(result.best_epoch),
-            "train/steps": float(result.steps),
-            "train/loss": best.train_loss,
-            "train/seconds": time.perf_counter() - started,
-            "train/tokens_per_second": result.tokens_per_second,
-        }
-    )
+    record = TrainingRecord.of(trainer, result, time.perf_counter() - started)
     training = {
         **dict(training_info or {}),
         "train_messages": len(train_examples),
         "dev_messages": len(dev_examples),
-        **training_record(trainer, result),
+        **record.section(),
         "settings": recorded_settings(trainer, model, task),
         "metrics": dict(result.best_metrics),
-        "history": [
-            {"epoch": r.epoch, "train_loss": r.train_loss, SELECT_METRIC: r.metrics.get(SELECT_METRIC)}
-            for r in result.history
-        ],
     }
     if is_main_process():  # under torchrun every rank holds the same weights; one writes them
         segmenter.with_training(training).save_pretrained(output_dir, card=card)
-    return metrics
+    return {**result.best_metrics, **record.scores()}

@@ -2,7 +2,7 @@
 
     threads ──stance_examples(level)──► train / dev examples ──train_stance──► checkpoint folder + dev metrics
 
-The transformer is trained with ``argmine.training.fit`` (length-bucketed
+The transformer is trained with ``argmine.training.loop.fit`` (length-bucketed
 batches, best epoch by dev macro-F1, resumable with ``state_dir``) and a
 class-weighted cross-entropy: ``class_weighting`` is
 
@@ -29,10 +29,11 @@ import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from argmine.errors import InputError
 from argmine.metrics.stance import label_metrics, suite_metrics
 from argmine.settings import (
     CLASS_WEIGHTINGS,
@@ -58,11 +59,11 @@ SELECT_METRIC = "stance/dev/macro_f1"
 def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list[float]:
     """Loss weight of each label (in ``labels`` order) for ``mode`` balanced / sqrt / none."""
     if mode not in CLASS_WEIGHTINGS:
-        raise ValueError(f"class_weighting must be one of {', '.join(CLASS_WEIGHTINGS)}, got {mode!r}")
+        raise InputError(f"class_weighting must be one of {', '.join(CLASS_WEIGHTINGS)}, got {mode!r}")
     counts = Counter(gold)
     absent = [label for label in labels if counts[label] == 0]
     if absent:
-        raise ValueError(f"labels {absent} have no training example; drop them from labels or add data")
+        raise InputError(f"labels {absent} have no training example; drop them from labels or add data")
     if mode == "none":
         return [1.0] * len(labels)
     weights = [len(gold) / (len(labels) * counts[label]) for label in labels]
@@ -73,9 +74,9 @@ def _gold(examples: Sequence[StanceExample], labels: Sequence[str], what: str) -
     gold = []
     for example in examples:
         if example.label is None:
-            raise ValueError(f"{what} example {example.thread_id}/{example.item_id} has no gold label")
+            raise InputError(f"{what} example {example.thread_id}/{example.item_id} has no gold label")
         if example.label not in labels:
-            raise ValueError(
+            raise InputError(
                 f"{what} example {example.thread_id}/{example.item_id} has label {example.label!r}, "
                 f"not among the labels {list(labels)} (map it in the data config)"
             )
@@ -117,15 +118,43 @@ def stance_settings(
     kind = keywords.pop("classifier", None)
     if kind is not None:
         if kind not in MODEL_KINDS:
-            raise ValueError(f"classifier must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+            raise InputError(f"classifier must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
         if model is not None and model.classifier != kind:
-            raise ValueError(f"classifier {kind!r} contradicts the model settings' {model.classifier!r}")
+            raise InputError(f"classifier {kind!r} contradicts the model settings' {model.classifier!r}")
         model = model or MODEL_KINDS[kind]()
     # task before model: a keyword max_length is the stance pair's, as it always was
     trainer, task, model = with_keywords(
         [trainer or TrainSettings(), task or StanceTask(), model or TransformerSettings()], keywords, KEYWORD_ALIASES
     )
     return trainer, model, task
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One stance run as ``train_stance`` checked it: what the trainer of each model kind reads."""
+
+    train: Sequence[StanceExample]
+    dev: Sequence[StanceExample]
+    gold: list[str]  # the training examples' labels (the dev examples' are checked too)
+    labels: tuple[str, ...]
+    output_dir: Path
+    trainer: TrainSettings
+    task: StanceTask
+    state_dir: str | Path | None  # a transformer's run state; the other kinds have nothing to resume
+    info: dict[str, Any]  # argmine.json's ``training`` so far: data, counts, settings
+    training_info: Mapping[str, Any] | None  # the caller's part of ``info``, handed on to ensemble members
+    card: str | None
+    progress: bool
+    began: float  # perf_counter() when the kind's trainer was called
+
+    def save(self, classifier: Any, metrics: Mapping[str, Any], *, writer: bool | None = None, **facts: Any) -> None:
+        """Record ``info``, ``facts`` and the scalar dev ``metrics`` in argmine.json; the writer saves.
+
+        The writer is rank 0 of a torchrun launch unless told (read from RANK: no torch import here).
+        """
+        classifier.meta = replace(classifier.meta, training={**self.info, **facts, "metrics": _scalars(metrics)})
+        if writer if writer is not None else os.environ.get("RANK", "0") == "0":
+            classifier.save_pretrained(self.output_dir, card=self.card)
 
 
 def train_stance(
@@ -160,16 +189,15 @@ def train_stance(
     """
     trainer, model, task = stance_settings(trainer, model, task, settings)
     if model.classifier not in _TRAINERS:
-        raise ValueError(f"classifier must be one of {', '.join(_TRAINERS)}, got {model.classifier!r}")
+        raise InputError(f"classifier must be one of {', '.join(_TRAINERS)}, got {model.classifier!r}")
     labels = tuple(labels)
     gold = _gold(train_examples, labels, "training")
     dev_gold = _gold(dev_examples, labels, "dev")
     if not gold:
-        raise ValueError("no training examples")
-    levels = sorted({e.level for e in train_examples})
+        raise InputError("no training examples")
     info: dict[str, Any] = {
         "classifier": model.classifier,
-        "level": ",".join(levels),
+        "level": ",".join(sorted({e.level for e in train_examples})),
         "seed": trainer.seed,
         "train_examples": len(gold),
         "dev_examples": len(dev_gold),
@@ -177,85 +205,50 @@ def train_stance(
         **(training_info or {}),
         "settings": recorded_settings(trainer, model, task),
     }
-    return _TRAINERS[model.classifier](
+    run = _Run(
         train_examples,
         dev_examples,
-        gold=gold,
-        dev_gold=dev_gold,
-        labels=labels,
-        output_dir=Path(output_dir),
-        trainer=trainer,
-        model=model,
-        task=task,
-        state_dir=state_dir,
-        info=info,
-        training_info=training_info,
-        card=card,
-        progress=progress,
-        began=time.perf_counter(),
-    )
-
-
-def _train_sklearn(
-    train_examples: Sequence[StanceExample],
-    dev_examples: Sequence[StanceExample],
-    *,
-    gold: list[str],
-    dev_gold: list[str],
-    labels: tuple[str, ...],
-    output_dir: Path,
-    trainer: TrainSettings,
-    model: SklearnSettings,
-    task: StanceTask,
-    info: dict[str, Any],
-    card: str | None,
-    began: float,
-    **_: Any,  # what a transformer uses (state_dir, progress, ...)
-) -> dict[str, Any]:
-    from argmine.stance.baseline import SklearnStanceClassifier
-
-    if task.class_weighting != "balanced":
-        raise ValueError(
-            f"task.class_weighting={task.class_weighting}: the scikit-learn baseline is always class-balanced"
-        )
-    classifier = SklearnStanceClassifier.fit(
-        [e.input for e in train_examples],
         gold,
         labels,
-        c_values=tuple(model.sklearn_c) if dev_examples else tuple(model.sklearn_c)[:1],
-        dev_inputs=[e.input for e in dev_examples],
-        dev_gold=dev_gold,
+        Path(output_dir),
+        trainer,
+        task,
+        state_dir,
+        info,
+        training_info,
+        card,
+        progress,
+        began=time.perf_counter(),
+    )
+    return _TRAINERS[model.classifier](run, model)
+
+
+def _train_sklearn(run: _Run, model: SklearnSettings) -> dict[str, Any]:
+    from argmine.stance.baseline import SklearnStanceClassifier
+
+    if run.task.class_weighting != "balanced":
+        raise InputError(
+            f"task.class_weighting={run.task.class_weighting}: the scikit-learn baseline is always class-balanced"
+        )
+    classifier = SklearnStanceClassifier.fit(
+        [e.input for e in run.train],
+        run.gold,
+        run.labels,
+        c_values=tuple(model.sklearn_c) if run.dev else tuple(model.sklearn_c)[:1],
+        dev_inputs=[e.input for e in run.dev],
+        dev_gold=[str(e.label) for e in run.dev],
         max_features=model.sklearn_max_features,
-        seed=trainer.seed,
+        seed=run.trainer.seed,
     )
     metrics: dict[str, Any] = {}
-    if dev_examples:
-        metrics = dev_metrics(
-            dev_examples, [s.label for s in classifier.predict([e.input for e in dev_examples])], labels
-        )
-    seconds = time.perf_counter() - began
-    classifier.meta = replace(classifier.meta, training={**info, "metrics": _scalars(metrics)})
-    if os.environ.get("RANK", "0") == "0":  # rank 0 of a torchrun launch (read so, to import no torch here)
-        classifier.save_pretrained(output_dir, card=card)
-    return {**metrics, "train/seconds": seconds, "train/examples": len(gold), "checkpoint": str(output_dir)}
+    if run.dev:
+        metrics = dev_metrics(run.dev, [s.label for s in classifier.predict([e.input for e in run.dev])], run.labels)
+    seconds = time.perf_counter() - run.began
+    run.save(classifier, metrics)
+    return {**metrics, "train/seconds": seconds, "train/examples": len(run.gold), "checkpoint": str(run.output_dir)}
 
 
-def _train_ensemble(
-    train_examples: Sequence[StanceExample],
-    dev_examples: Sequence[StanceExample],
-    *,
-    labels: tuple[str, ...],
-    output_dir: Path,
-    trainer: TrainSettings,
-    model: EnsembleSettings,
-    task: StanceTask,
-    info: dict[str, Any],
-    training_info: Mapping[str, Any] | None,
-    card: str | None,
-    progress: bool,
-    began: float,
-    **_: Any,  # gold labels (each member checks its own), state_dir (members are not resumable)
-) -> dict[str, Any]:
+def _train_ensemble(run: _Run, model: EnsembleSettings) -> dict[str, Any]:
     """Train both members, choose their pooling weight on held-out training threads, save the ensemble.
 
     1. the training threads are split (``split_holdout``, by ``seed``) into
@@ -271,7 +264,8 @@ def _train_ensemble(
     and the folder removed (also when training fails); the ensemble then
     saves them inside its own folder. Dev metrics are the pooled model's, with each
     member's alone under ``member/<name>/...`` and, with ``refit``, the pool
-    of step 2's members under ``unrefit/...``.
+    of step 2's members under ``unrefit/...``. Each member checks its own gold labels;
+    members are not resumable (``run.state_dir`` is not used).
     """
     import shutil
 
@@ -280,15 +274,15 @@ def _train_ensemble(
     from argmine.stance.transformer import TransformerStanceClassifier
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError("the ensemble trains in one process; run it without torchrun")
+        raise InputError("the ensemble trains in one process; run it without torchrun")
+    train_examples, dev_examples, labels, output_dir, task = run.train, run.dev, run.labels, run.output_dir, run.task
     pool = model.ensemble
     holdout, weights, refit, sklearn_only = pool.holdout, pool.weights, pool.refit, pool.sklearn_only
     abstained = label_columns(labels, sklearn_only)  # checked before anything trains
-    seed = trainer.seed
     members = {"transformer": model.transformer(), "sklearn": model.sklearn()}
     # task.class_weighting is the transformer's loss; the baseline is always class-balanced
     tasks = {"transformer": task, "sklearn": replace(task, class_weighting="balanced")}
-    kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, seed)
+    kept, held = split_holdout(train_examples, lambda e: e.thread_id, holdout, run.trainer.seed)
     work = output_dir.parent / f".{output_dir.name}.members"
     shutil.rmtree(work, ignore_errors=True)
 
@@ -302,11 +296,11 @@ def _train_ensemble(
                 dev_examples,
                 labels=labels,
                 output_dir=folder,
-                trainer=trainer,
+                trainer=run.trainer,
                 model=members[name],
                 task=tasks[name],
-                training_info=training_info,
-                progress=progress,
+                training_info=run.training_info,
+                progress=run.progress,
             )
         return (
             TransformerStanceClassifier.from_pretrained(work / stage / "transformer"),
@@ -349,7 +343,7 @@ def _train_ensemble(
         sklearn_only=sklearn_only,
         settings={
             "holdout_fraction": holdout,
-            "holdout_seed": seed,
+            "holdout_seed": run.trainer.seed,
             "holdout_examples": len(held),
             "holdout_macro_f1_by_weight": holdout_scores,
             "refit": refit,
@@ -359,9 +353,8 @@ def _train_ensemble(
     metrics |= {f"unrefit/{k}": v for k, v in _scalars(unrefit).items()}
     for name, member_scores in scores.items():
         metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
-    seconds = time.perf_counter() - began
-    ensemble.meta = replace(ensemble.meta, training={**info, "metrics": _scalars(metrics)})
-    ensemble.save_pretrained(output_dir, card=card)
+    seconds = time.perf_counter() - run.began
+    run.save(ensemble, metrics, writer=True)  # one process: refused under torchrun above
     log.info("stance ensemble saved to %s (%.0f s)", output_dir, seconds)
     return {
         **metrics,
@@ -373,33 +366,19 @@ def _train_ensemble(
     }
 
 
-def _train_transformer(
-    train_examples: Sequence[StanceExample],
-    dev_examples: Sequence[StanceExample],
-    *,
-    gold: list[str],
-    dev_gold: list[str],
-    labels: tuple[str, ...],
-    output_dir: Path,
-    trainer: TrainSettings,
-    model: TransformerSettings,
-    task: StanceTask,
-    state_dir: str | Path | None,
-    info: dict[str, Any],
-    card: str | None,
-    progress: bool,
-    began: float,
-    **_: Any,
-) -> dict[str, Any]:
+def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
+    from argmine.runtime import seed_everything
     from argmine.stance.transformer import TransformerStanceClassifier
-    from argmine.training import fit, is_main_process, seed_everything, training_record
+    from argmine.training.distributed import is_main_process
+    from argmine.training.loop import fit
+    from argmine.training.record import TrainingRecord
 
-    settings = model
-    weights = class_weights(gold, labels, task.class_weighting)
-    seed_everything(trainer.seed)
+    settings, task, labels, dev_examples = model, run.task, run.labels, run.dev
+    weights = class_weights(run.gold, labels, task.class_weighting)
+    seed_everything(run.trainer.seed)
     model = TransformerStanceClassifier.create(
         labels,
         encoder=settings.encoder,
@@ -413,8 +392,8 @@ def _train_transformer(
         lora_dropout=settings.lora_dropout,
         full_top_layers=settings.full_top_layers,
     )
-    rows = model.tokenize([e.input for e in train_examples])
-    targets = [labels.index(g) for g in gold]
+    rows = model.tokenize([e.input for e in run.train])
+    targets = [labels.index(g) for g in run.gold]
     dev_rows = model.tokenize([e.input for e in dev_examples]) if dev_examples else []
     weight = torch.tensor(weights, dtype=torch.float32)
 
@@ -428,110 +407,67 @@ def _train_transformer(
         logits = net(**inputs).logits
         return F.cross_entropy(logits, batch["labels"], weight=weight.to(logits.device))
 
-    def evaluate() -> dict[str, float]:  # fit calls it with the model on the training device
-        probabilities = model.proba_of_rows(dev_rows, batch_size=max(trainer.batch_size, 32))
-        predicted = [labels[j] for j in probabilities.argmax(axis=1)]
-        return _scalars(dev_metrics(dev_examples, predicted, labels))
+    def evaluate() -> dict[str, Any]:  # fit calls it with the model on the training device
+        probabilities = model.proba_of_rows(dev_rows, batch_size=max(run.trainer.batch_size, 32))
+        return dev_metrics(dev_examples, [labels[j] for j in probabilities.argmax(axis=1)], labels)
 
     result = fit(
         model.net,
         lengths=[len(r["input_ids"]) for r in rows],
         collate=collate,
-        settings=replace(trainer, select_metric=SELECT_METRIC if dev_examples else None),
-        evaluate=evaluate if dev_examples else None,
-        state_dir=state_dir,
+        settings=replace(run.trainer, select_metric=SELECT_METRIC if dev_examples else None),
+        evaluate=(lambda: _scalars(evaluate())) if dev_examples else None,
+        state_dir=run.state_dir,
         compute_loss=compute_loss,
-        progress=progress,
+        progress=run.progress,
     )
+    writer = is_main_process()  # under torchrun every rank holds the same weights; one writes them
     metrics: dict[str, Any] = dict(result.best_metrics)  # what ranks other than 0 return
-    if dev_examples and is_main_process():
-        probabilities = model.proba_of_rows(dev_rows, batch_size=max(trainer.batch_size, 32))
-        metrics = dev_metrics(dev_examples, [labels[j] for j in probabilities.argmax(axis=1)], labels)
-    seconds = time.perf_counter() - began
-    model.meta = replace(
-        model.meta,
-        training={
-            **info,
-            **training_record(trainer, result),
-            "class_weighting": task.class_weighting,
-            "class_weights": dict(zip(labels, weights)),
-            "metrics": _scalars(metrics),
-        },
-    )
-    if is_main_process():  # under torchrun every rank holds the same weights; one writes them
-        model.save_pretrained(output_dir, card=card)
-        log.info("stance classifier saved to %s (best epoch %d, %.0f s)", output_dir, result.best_epoch, seconds)
-    return {
-        **metrics,
-        "train/best_epoch": result.best_epoch,
-        "train/steps": result.steps,
-        "train/losses": [record.train_loss for record in result.history],
-        "train/seconds": seconds,
-        "train/tokens_per_second": result.tokens_per_second,
-        "train/examples": len(gold),
-        "checkpoint": str(output_dir),
-    }
+    if dev_examples and writer:
+        metrics = evaluate()
+    record = TrainingRecord.of(run.trainer, result, time.perf_counter() - run.began)
+    facts = {"class_weighting": task.class_weighting, "class_weights": dict(zip(labels, weights))}
+    run.save(model, metrics, writer=writer, **record.section(), **facts)
+    if writer:
+        log.info(
+            "stance classifier saved to %s (best epoch %d, %.0f s)", run.output_dir, record.best_epoch, record.seconds
+        )
+    return {**metrics, **record.scores(), "train/examples": len(run.gold), "checkpoint": str(run.output_dir)}
 
 
-# What trains each model kind (``model.classifier``); a new kind adds its function here and its
-# settings dataclass to argmine.settings.MODEL_KINDS.
-def _train_pair(
-    train_examples: Sequence[StanceExample],
-    dev_examples: Sequence[StanceExample],
-    *,
-    labels: tuple[str, ...],
-    output_dir: Path,
-    trainer: TrainSettings,
-    model: PairSettings,
-    task: StanceTask,
-    info: dict[str, Any],
-    card: str | None,
-    progress: bool,
-    began: float,
-    **_: Any,  # gold labels (read per corpus here), state_dir (a head fits in seconds: nothing to resume)
-) -> dict[str, Any]:
+def _train_pair(run: _Run, model: PairSettings) -> dict[str, Any]:
     """Embed every text once, fit a head per ``pair_c``, keep the one with the best mean dev macro-F1.
 
-    The mean is over the corpora of ``dev_examples`` (``StanceExample.corpus``), each scored alone
-    with the labels its gold uses, so a corpus with four ``support`` items cannot decide alone. The
-    dev metrics are the chosen head's: ``stance/dev/...`` over all dev examples, and per corpus
-    ``stance/dev/<corpus>/...``, with their mean as ``stance/dev/mean_macro_f1``.
+    The mean is over the corpora of the dev examples (``StanceExample.corpus``; see
+    ``argmine.stance.pair_train.choose_head``). The dev metrics are the chosen head's:
+    ``stance/dev/...`` over all dev examples, and per corpus ``stance/dev/<corpus>/...``, with
+    their mean as ``stance/dev/mean_macro_f1``. Gold labels are read per corpus here; a head fits
+    in seconds, so there is nothing to resume (``run.state_dir``).
     """
     import numpy as np
 
+    from argmine.runtime import use_cpu_threads
     from argmine.stance.pair import PairStanceClassifier
-    from argmine.stance.pair_train import corpus_features, example_weights, fit_head
-    from argmine.training import use_cpu_threads
+    from argmine.stance.pair_train import by_corpus, choose_head, corpus_features, example_weights, label_counts
 
-    if task.class_weighting != "balanced":
-        raise ValueError(f"task.class_weighting={task.class_weighting}: the pair head weighs by model.balance instead")
+    if run.task.class_weighting != "balanced":
+        raise InputError(
+            f"task.class_weighting={run.task.class_weighting}: the pair head weighs by model.balance instead"
+        )
+    trainer, labels, dev_examples = run.trainer, run.labels, run.dev
     use_cpu_threads(trainer.threads)
     classifier = PairStanceClassifier.create(
         labels, encoder=model.encoder, features=model.features, window=model.window, stride=model.stride
     )
-    by_corpus = _by_corpus(train_examples)
-    dev_by_corpus = _by_corpus(dev_examples)
-    x, y, corpus_of = corpus_features(classifier, by_corpus, batch_size=trainer.batch_size)
+    train_by_corpus, dev_by_corpus = by_corpus(run.train), by_corpus(dev_examples)
+    x, y, corpus_of = corpus_features(classifier, train_by_corpus, batch_size=trainer.batch_size)
     x_dev, y_dev, dev_corpus_of = corpus_features(classifier, dev_by_corpus, batch_size=trainer.batch_size)
     weights = example_weights(y, corpus_of, model.balance)
-    embedded = time.perf_counter() - began
+    embedded = time.perf_counter() - run.began
     log.info("pair stance: %d training and %d dev texts embedded in %.0f s", len(y), len(y_dev), embedded)
-    tried: dict[str, float] = {}
-    best: tuple[float, float, Any] | None = None
-    for c in model.pair_c:
-        coef, intercept = fit_head(x, y, labels, weights, C=c)
-        if not dev_examples:
-            best = (math.nan, c, (coef, intercept))
-            break
-        predicted = [Stance(labels[j]) for j in (x_dev @ coef.T + intercept).argmax(axis=1)]
-        score = suite_metrics(y_dev, predicted, dev_corpus_of, labels)["stance/dev/mean_macro_f1"]
-        tried[f"{c:g}"] = score
-        log.info("pair stance: C=%g mean dev macro-F1 %.4f", c, score)
-        if best is None or score > best[0]:
-            best = (score, c, (coef, intercept))
-    assert best is not None
-    _, chosen, (coef, intercept) = best
-    counts = {name: dict(Counter(str(e.label) for e in items)) for name, items in by_corpus.items()}
+    dev = (x_dev, y_dev, dev_corpus_of) if dev_examples else None
+    chosen, (coef, intercept), tried = choose_head(x, y, labels, weights, model.pair_c, dev)
+    counts = label_counts(train_by_corpus)
     classifier = classifier.with_head(
         coef, intercept, C=chosen, balance=model.balance, train_counts=counts, mean_dev_macro_f1_by_c=tried
     )
@@ -542,26 +478,19 @@ def _train_pair(
         in_feature_order = [e for items in dev_by_corpus.values() for e in items]  # as corpus_features reads them
         metrics = dev_metrics(in_feature_order, [s.label for s in stances], labels)
         metrics |= suite_metrics(y_dev, stances, dev_corpus_of, labels)
-    seconds = time.perf_counter() - began
-    classifier.meta = replace(classifier.meta, training={**info, "metrics": _scalars(metrics)})
-    if os.environ.get("RANK", "0") == "0":
-        classifier.save_pretrained(output_dir, card=card)
+    seconds = time.perf_counter() - run.began
+    run.save(classifier, metrics)
     return {
         **metrics,
         "train/seconds": seconds,
         "train/embedding_seconds": embedded,
         "train/examples": len(y),
-        "checkpoint": str(output_dir),
+        "checkpoint": str(run.output_dir),
     }
 
 
-def _by_corpus(examples: Sequence[StanceExample]) -> dict[str, list[StanceExample]]:
-    out: dict[str, list[StanceExample]] = {}
-    for e in examples:
-        out.setdefault(e.corpus or "data", []).append(e)
-    return out
-
-
+# What trains each model kind (``model.classifier``); a new kind adds its function here and its
+# settings dataclass to argmine.settings.MODEL_KINDS.
 _TRAINERS = {
     "transformer": _train_transformer,
     "sklearn": _train_sklearn,

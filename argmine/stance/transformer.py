@@ -36,7 +36,7 @@ from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
 from argmine.thread import Stance
-from argmine.training import length_bucketed_batches
+from argmine.runtime import length_bucketed_batches
 from argmine.transformer import LoraSettings, build_model, load_transformer, read_transformer_meta, save_transformer
 
 log = logging.getLogger(__name__)

@@ -362,7 +362,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CaseError(f"--checkpoint {args.checkpoint}: no such folder")
 
     from argmine.pipeline import ArgumentMiner
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     started = time.perf_counter()
     try:

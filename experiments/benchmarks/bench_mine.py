@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from argmine.pipeline import ArgumentMiner
-    from argmine.training import available_cores, use_cpu_threads
+    from argmine.runtime import available_cores, use_cpu_threads
 
     use_cpu_threads(args.threads)
     sources = []

@@ -39,7 +39,7 @@ def main() -> None:
     from argmine.readers import read_threads
     from argmine.segmenter.context import message_contexts
     from argmine.segmenter.model import Segmenter
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     use_cpu_threads(args.threads)
     started = time.perf_counter()

@@ -110,7 +110,7 @@ def demo_threads() -> list:
 def mined_threads(args: argparse.Namespace) -> list:
     from argmine.pipeline import ArgumentMiner
     from argmine.readers import read_threads
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     use_cpu_threads()
     miner = ArgumentMiner.from_pretrained(args.checkpoint)

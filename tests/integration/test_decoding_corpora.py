@@ -27,7 +27,7 @@ POST = "The West should do more to support democracy in the South Caucasus."
 
 @pytest.fixture(scope="module")
 def miner() -> ArgumentMiner:
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     if not DEFAULT_CHECKPOINT.is_dir():
         pytest.fail(f"the shipped default checkpoint {DEFAULT_CHECKPOINT} is missing")

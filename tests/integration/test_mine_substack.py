@@ -31,7 +31,7 @@ def checkpoint(tmp_path_factory) -> Path:
         return DEFAULT_CHECKPOINT
     from argmine.segmenter.model import Segmenter
     from argmine.stance.transformer import TransformerStanceClassifier
-    from argmine.training import seed_everything
+    from argmine.runtime import seed_everything
 
     seed_everything(0)
     miner = ArgumentMiner(
@@ -43,7 +43,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def miner(checkpoint: Path) -> ArgumentMiner:
-    from argmine.training import use_cpu_threads
+    from argmine.runtime import use_cpu_threads
 
     use_cpu_threads(2)
     return ArgumentMiner.from_pretrained(checkpoint)
