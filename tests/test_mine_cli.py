@@ -142,7 +142,7 @@ def test_summary_on_stdout_shows_authors_stances_and_components(checkpoint, tmp_
     assert any(line.strip().startswith("premise (") for line in lines)
 
 
-@pytest.mark.parametrize("precision", ["int8", "bfloat16", "auto"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "auto"])
 def test_precision_option(checkpoint, tmp_path, capsys, precision):
     source = write_jsonl(tmp_path / "in.jsonl", [thread(3, comments=3)])
     args = [str(source), "--checkpoint", str(checkpoint), "--precision", precision, "--to", "jsonl"]

@@ -11,7 +11,7 @@ import torch
 from tiny_models import CLAIM_TEXTS, STANCE_LABELS, TEXTS, build_pipeline_parts, edit_meta
 
 from argmine.checkpoint import META_FILE
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.pipeline import ArgumentMiner
 from argmine.stance.inputs import StanceInput
 from argmine.thread import Comment, Post, Relation, Stance, Thread, make_component
@@ -275,7 +275,7 @@ def test_pipeline_folder_round_trip(miner, pipeline_dir, parts):
     assert [spans(t) for t in after] == [spans(t) for t in before]
     assert [stances(t) for t in after] == [stances(t) for t in before]
     # merging LoRA adapters for speed changes nothing but float rounding
-    unmerged = ArgumentMiner.from_pretrained(pipeline_dir, merge_lora=False)
+    unmerged = ArgumentMiner.from_pretrained(pipeline_dir, merge_lora=False, precision="float32")
     plain = list(unmerged.mine_many(threads, progress=False))
     assert [spans(t) for t in plain] == [spans(t) for t in before]
     assert [c.stance.score for t in plain for c in t.comments if c.stance] == pytest.approx(
@@ -338,30 +338,22 @@ def test_claim_labels_must_be_segmenter_labels(miner):
     assert mined.comments[0].stance is not None
 
 
-def test_int8_miner_runs_but_cannot_be_saved(pipeline_dir, tmp_path):
-    quantized = ArgumentMiner.from_pretrained(pipeline_dir, precision="int8")
-    kinds = {type(m).__name__ for part in (quantized.segmenter, quantized.stance) for m in part.model.modules()}
-    assert "Linear" in kinds and any("quantized" in type(m).__module__ for m in quantized.segmenter.model.modules())
-    assert not any(type(m).__module__.startswith("peft") for m in quantized.stance.model.modules())
-    # The stance batches go through ``net``: it must be the quantized model, not the float one it replaced.
-    assert any("quantized" in type(m).__module__ for m in quantized.stance.net.modules())
-    thread = gold_thread()
-    mined = quantized.mine(thread)
-    assert [c.id for c in mined.comments] == [c.id for c in thread.comments]
-    for message in mined.messages():
-        for component in message.components:
-            assert message.text[component.start : component.end] == component.text
-    assert mined.comments[0].stance is not None and mined.comments[0].stance.label in STANCE_LABELS
-    with pytest.raises(ValueError, match="int8"):
-        quantized.save_pretrained(tmp_path / "q")
-    assert not (tmp_path / "q").exists()
+def test_int8_is_refused_in_one_line_before_anything_loads(tmp_path):
+    # int8 was dropped (argmine.precision): it moved 40% of the spans. The folder does not even exist.
+    with pytest.raises(InputError, match=r"^precision must be auto or one of float32, bfloat16, got 'int8' \(int8 was"):
+        ArgumentMiner.from_pretrained(tmp_path / "nowhere", precision="int8")
+    with pytest.raises(InputError, match="got 'int8'"):
+        ArgumentMiner.from_parts(tmp_path / "nowhere", tmp_path / "nowhere", precision="int8")
 
 
 def test_bfloat16_miner_converts_both_models_and_keeps_every_span_exact(pipeline_dir, miner, tmp_path):
     converted = ArgumentMiner.from_pretrained(pipeline_dir, precision="bfloat16")
     assert converted.precision == "bfloat16"
     for part in (converted.segmenter, converted.stance):
-        assert {p.dtype for p in part.model.parameters()} == {torch.bfloat16}
+        assert part.precision == "bfloat16" and {p.dtype for p in part.model.parameters()} == {torch.bfloat16}
+    # The stance batches go through ``net``: it must be the converted model, LoRA folded in for good.
+    assert {p.dtype for p in converted.stance.net.parameters()} == {torch.bfloat16}
+    assert not any(type(m).__module__.startswith("peft") for m in converted.stance.net.modules())
     thread = gold_thread()
     mined, reference = converted.mine(thread), miner.mine(thread)
     assert [c.id for c in mined.comments] == [c.id for c in thread.comments]
@@ -377,19 +369,23 @@ def test_bfloat16_miner_converts_both_models_and_keeps_every_span_exact(pipeline
     with pytest.raises(ValueError, match="bfloat16"):
         converted.save_pretrained(tmp_path / "b")
     with pytest.raises(ValueError, match="already runs in bfloat16"):
-        converted.to_precision("int8")
+        converted.to_precision("float32")
+    with pytest.raises(ValueError, match="converted to bfloat16 cannot be saved"):
+        converted.segmenter.save_pretrained(tmp_path / "s")  # each model refuses, not only the miner
+    assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists()
 
 
 def test_precision_names_are_checked_and_auto_follows_the_cpu(monkeypatch):
     from argmine import precision
 
-    with pytest.raises(ValueError, match="precision must be auto or one of float32, bfloat16, int8, got 'fp16'"):
+    with pytest.raises(InputError, match="precision must be auto or one of float32, bfloat16, got 'fp16'$"):
         precision.resolve_precision("fp16")
+    with pytest.raises(InputError, match="got 'int8' \\(int8 was dropped"):
+        precision.resolve_precision("int8")
     monkeypatch.setattr(precision, "native_bfloat16", lambda: True)
     assert precision.resolve_precision("auto") == "bfloat16"
     monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
     assert precision.resolve_precision("auto") == "float32"
-    assert precision.resolve_precision("int8") == "int8"
 
 
 def test_a_scikit_learn_stance_part_works_too(miner, tmp_path):
@@ -403,14 +399,14 @@ def test_a_scikit_learn_stance_part_works_too(miner, tmp_path):
     joined = ArgumentMiner(miner.segmenter, baseline)
     folder = joined.save_pretrained(tmp_path / "sk-pipeline")
     assert json.loads((folder / META_FILE).read_text())["settings"]["stance_kind"] == "stance-sklearn"
-    loaded = ArgumentMiner.from_pretrained(folder, precision="int8")  # int8 touches only the segmenter here
+    loaded = ArgumentMiner.from_pretrained(folder, precision="bfloat16")  # converts only the segmenter here
     thread = Thread(id="t", post=Post(id="p", author=None, text=TEXTS[0]), comments=[
         Comment(id="a", author=None, reply_to="p", text=f"yes i agree {TEXTS[1]}"),
         Comment(id="b", author=None, reply_to="p", text=f"no that is wrong {TEXTS[2]}"),
     ])
     mined = loaded.mine(thread)
     assert [c.stance.label for c in mined.comments] == ["support", "attack"]
-    assert isinstance(loaded.stance, SklearnStanceClassifier)
+    assert isinstance(loaded.stance, SklearnStanceClassifier) and loaded.precision == "bfloat16"
 
 
 def test_a_pooled_stance_part_is_saved_merged_and_converted_with_the_pipeline(parts, tmp_path):
@@ -428,9 +424,9 @@ def test_a_pooled_stance_part_is_saved_merged_and_converted_with_the_pipeline(pa
     folder = ArgumentMiner.from_parts(segmenter, part, merge_lora=False).save_pretrained(tmp_path / "pipeline")
     assert json.loads((folder / META_FILE).read_text())["settings"]["stance_kind"] == "stance-ensemble"
 
-    quantized = ArgumentMiner.from_pretrained(folder, precision="int8")
-    member = quantized.stance.transformer
-    assert any("quantized" in type(m).__module__ for m in member.net.modules())  # converted with the pipeline
+    converted = ArgumentMiner.from_pretrained(folder, precision="bfloat16")
+    member = converted.stance.transformer
+    assert {p.dtype for p in member.net.parameters()} == {torch.bfloat16}  # converted with the pipeline
     assert not any(type(m).__module__.startswith("peft") for m in member.net.modules())
-    mined = quantized.mine(gold_thread())
+    mined = converted.mine(gold_thread())
     assert all(c.stance.label in STANCE_LABELS for c in mined.comments if c.text.strip())

@@ -49,7 +49,7 @@ from argmine.segmenter.encoding import (
 )
 from argmine.thread import Component, Thread, with_components
 from argmine.runtime import length_bucketed_batches
-from argmine.transformer import LoraSettings, build_model, load_transformer, read_transformer_meta, save_transformer
+from argmine.transformer import FineTunedModel, LoraSettings, build_model, check_finetune, load_transformer
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,14 @@ DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
 LORA_SAVED_MODULES = ("classifier",)
 
 
-class Segmenter:
+class Segmenter(FineTunedModel):
     """Finds claims / premises in texts; build with ``create`` (untrained) or ``from_pretrained``."""
 
-    def __init__(self, model: nn.Module, tokenizer: Any, meta: CheckpointMeta) -> None:
+    KIND = KIND
+
+    def __init__(self, model: nn.Module, tokenizer: Any, meta: CheckpointMeta, *, precision: str = "float32") -> None:
         self.model = model
+        self.precision = precision
         self.tokenizer = tokenizer
         self.meta = meta
         self.tags = bio_tags(meta.labels)
@@ -152,17 +155,16 @@ class Segmenter:
         return cls(model, tokenizer, meta)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> Segmenter:
-        """Load a checkpoint written by ``save_pretrained``; a bad folder raises ``CheckpointError``.
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> Segmenter:
+        """The segmenter saved in ``folder`` whose ``argmine.json`` is ``meta`` (read by ``from_pretrained``).
 
-        Reads only JSON, safetensors and tokenizer files, never the network. A
-        LoRA checkpoint is rebuilt on its base encoder after checking the
-        encoder's fingerprint.
+        Checks the tags, window and decoding settings, then reads only JSON,
+        safetensors and tokenizer files, never the network. A LoRA checkpoint
+        is rebuilt on its base encoder after checking the encoder's fingerprint.
         """
         from transformers import AutoModelForTokenClassification
 
-        folder = Path(folder)
-        meta = read_transformer_meta(folder, KIND)
+        check_finetune(folder, meta)
         where = folder / META_FILE
         try:
             tags = bio_tags(meta.labels)
@@ -191,16 +193,10 @@ class Segmenter:
         log.info("loaded segmenter %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
 
-    def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
-        """Write the checkpoint folder atomically; ``card`` replaces the generated README.md."""
-        card = card if card is not None else self.model_card()
-        folder = save_transformer(self.model, self.tokenizer, self.meta, folder, card)
-        log.info("saved segmenter to %s", folder)
-        return folder
-
     def with_training(self, training: dict[str, Any]) -> Segmenter:
         """The same segmenter with ``training`` (data, command, metrics...) recorded for its card and argmine.json."""
-        return Segmenter(self.model, self.tokenizer, replace(self.meta, training=dict(training)))
+        meta = replace(self.meta, training=dict(training))
+        return Segmenter(self.model, self.tokenizer, meta, precision=self.precision)
 
     def model_card(self) -> str:
         """A README.md from what argmine.json knows: labels, encoder, settings, data, command, scores, limits."""

@@ -5,8 +5,10 @@
     transformer.py  TransformerStanceClassifier: a fine-tuned cross-encoder (LoRA or full)
     baseline.py     SklearnStanceClassifier: TF-IDF + logistic regression, saved without pickles
     ensemble.py     EnsembleStanceClassifier: the two pooled, the weight chosen on held-out training threads
+    pair.py         PairStanceClassifier: features of a frozen sentence encoder, a logistic-regression head
     train.py        train_stance(train_examples, dev_examples, classifier=..., ...) → dev metrics
-    predict.py      load_stance_classifier(folder), predict_threads(classifier, threads, level=...)
+    predict.py      StanceClassifier (what every kind offers), load_stance_classifier(folder) by its kind,
+                    predict_threads(classifier, threads, level=...)
 
 Scores are in ``argmine.metrics.stance``. This package's ``__init__`` imports
 nothing heavy: import the module you need.

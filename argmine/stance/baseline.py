@@ -37,17 +37,17 @@ from scipy import sparse
 
 from argmine.checkpoint import (
     CheckpointMeta,
+    SavedModel,
     card_scores,
     check_loadable,
     json_type,
     read_json_object,
-    read_meta,
     require_files,
-    staged_folder,
-    write_meta,
+    staged_checkpoint,
 )
 from argmine.errors import CheckpointError
 from argmine.io_utils import write_json
+from argmine.precision import resolve_precision
 from argmine.stance.inputs import StanceInput, TextPair, as_input
 from argmine.thread import Stance
 
@@ -127,8 +127,10 @@ def _row_cosine(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
     return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
 
-class SklearnStanceClassifier:
+class SklearnStanceClassifier(SavedModel):
     """TF-IDF + logistic regression; build with ``fit`` or ``from_pretrained``."""
+
+    KIND = KIND
 
     def __init__(
         self,
@@ -145,6 +147,16 @@ class SklearnStanceClassifier:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.meta.labels
+
+    # Numpy arithmetic on stored arrays: nothing to merge or convert, so it always runs (and saves) as it is.
+    precision = "float32"
+
+    def merged(self) -> SklearnStanceClassifier:
+        return self
+
+    def to_precision(self, precision: str) -> SklearnStanceClassifier:
+        resolve_precision(precision)  # a bad name is refused as for the other models
+        return self
 
     # -- features ---------------------------------------------------------------
 
@@ -214,18 +226,14 @@ class SklearnStanceClassifier:
                 best = (score, c, (coef, intercept))
         assert best is not None
         _, chosen, (coef, intercept) = best
-        meta = CheckpointMeta(
-            kind=KIND,
-            labels=labels,
-            settings={
-                "c": float(chosen),
-                "dev_macro_f1_by_c": dev_scores,
-                "max_features": max_features,
-                "class_weight": "balanced",
-                "dense_features": list(DENSE_FEATURES),
-            },
-        )
-        return cls(blocks, coef, intercept, meta)
+        settings = {
+            "c": float(chosen),
+            "dev_macro_f1_by_c": dev_scores,
+            "max_features": max_features,
+            "class_weight": "balanced",
+            "dense_features": list(DENSE_FEATURES),
+        }
+        return cls(blocks, coef, intercept, CheckpointMeta(kind=KIND, labels=labels, settings=settings))
 
     # -- prediction -----------------------------------------------------------------
 
@@ -251,9 +259,7 @@ class SklearnStanceClassifier:
         """Write the checkpoint folder atomically (JSON + safetensors, no pickles)."""
         from safetensors.numpy import save_file
 
-        folder = Path(folder)
-        with staged_folder(folder) as tmp:
-            write_meta(tmp, self.meta)
+        with staged_checkpoint(folder, self.meta, card if card is not None else self.model_card()) as tmp:
             write_json(
                 tmp / FEATURES_FILE,
                 {
@@ -266,17 +272,17 @@ class SklearnStanceClassifier:
             tensors["coef"] = np.ascontiguousarray(self.coef)
             tensors["intercept"] = np.ascontiguousarray(self.intercept)
             save_file(tensors, str(tmp / WEIGHTS_FILE))
-            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
-        return folder
+        return Path(folder)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> SklearnStanceClassifier:
-        """Load a folder written by ``save_pretrained``; anything inconsistent raises ``CheckpointError``."""
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> SklearnStanceClassifier:
+        """The baseline saved in ``folder`` whose ``argmine.json`` is ``meta`` (read by ``from_pretrained``).
+
+        No pickles; the vocabularies, idf vectors and weights must fit each other and be finite.
+        """
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
-        folder = Path(folder)
-        meta = read_meta(folder, kind=KIND)
         check_loadable(folder)  # pickles (a model.pkl instead of the safetensors) are refused by name
         require_files(folder, [FEATURES_FILE, WEIGHTS_FILE])
         path = folder / FEATURES_FILE

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores, read_meta, staged_folder, write_meta
+from argmine.checkpoint import META_FILE, CheckpointMeta, SavedModel, card_scores, staged_checkpoint
 from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair
 from argmine.thread import Stance
@@ -128,9 +128,11 @@ def choose_weight(
     return best[1], scores
 
 
-class EnsembleStanceClassifier:
+class EnsembleStanceClassifier(SavedModel):
     """A transformer and a scikit-learn stance classifier pooled with weight ``weight`` on the transformer,
     except on the labels ``sklearn_only``, which the baseline alone decides."""
+
+    KIND = KIND
 
     def __init__(
         self,
@@ -194,24 +196,36 @@ class EnsembleStanceClassifier:
         probabilities = self.predict_proba(inputs, batch_size=batch_size)
         return [Stance(self.labels[j], float(row[j])) for row, j in zip(probabilities, probabilities.argmax(axis=1))]
 
+    @property
+    def precision(self) -> str:
+        return self.transformer.precision
+
+    def merged(self) -> EnsembleStanceClassifier:
+        """This ensemble with the transformer's LoRA adapters folded into its weights, in place; returns ``self``."""
+        self.transformer.merged()
+        return self
+
+    def to_precision(self, precision: str) -> EnsembleStanceClassifier:
+        """Run the transformer in ``precision`` from now on (the baseline has nothing to convert); returns ``self``."""
+        self.transformer.to_precision(precision)
+        return self
+
     def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
         """Write the folder atomically: ``argmine.json``, both members' checkpoints, the card."""
-        folder = Path(folder)
-        with staged_folder(folder) as tmp:
-            write_meta(tmp, self.meta)
+        with staged_checkpoint(folder, self.meta, card if card is not None else self.model_card()) as tmp:
             self.transformer.save_pretrained(tmp / "transformer")
             self.sklearn.save_pretrained(tmp / "sklearn")
-            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
-        return folder
+        return Path(folder)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> EnsembleStanceClassifier:
-        """Load a folder written by ``save_pretrained``; anything inconsistent raises ``CheckpointError``."""
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> EnsembleStanceClassifier:
+        """The ensemble saved in ``folder`` whose ``argmine.json`` is ``meta`` (read by ``from_pretrained``).
+
+        Checks the weight and the baseline-only labels, then loads both members, whose labels must be its own.
+        """
         from argmine.stance.baseline import SklearnStanceClassifier
         from argmine.stance.transformer import TransformerStanceClassifier
 
-        folder = Path(folder)
-        meta = read_meta(folder, kind=KIND)
         where = folder / META_FILE
         weight = meta.settings.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:

@@ -44,18 +44,19 @@ from torch import nn
 
 from argmine.checkpoint import (
     CheckpointMeta,
+    SavedModel,
     card_scores,
     encoder_fingerprint,
-    read_meta,
     require_files,
     resolve_encoder,
-    staged_folder,
+    staged_checkpoint,
     verify_base_encoder,
-    write_meta,
 )
 from argmine.errors import CheckpointError
+from argmine.precision import convert
 from argmine.stance.inputs import StanceInput, TextPair, as_input
 from argmine.thread import Stance
+from argmine.transformer import quiet
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,12 @@ class SentenceEncoder:
         if window < 8 or not 0 <= stride < window - 2:
             raise ValueError(f"window must be ≥ 8 tokens and stride below window − 2, got {window} and {stride}")
         self.model, self.tokenizer, self.window, self.stride = model.eval(), tokenizer, window, stride
+        self.precision = "float32"  # what the weights are in: float32 unless to_precision converted them
+
+    def to_precision(self, precision: str) -> SentenceEncoder:
+        """Run in ``precision`` (``argmine.precision``) from now on, converted in place; returns ``self``."""
+        self.model, self.precision = convert(self.model, self.precision, precision)
+        return self
 
     @property
     def dim(self) -> int:
@@ -153,8 +160,6 @@ class SentenceEncoder:
 def load_encoder(folder: Path) -> tuple[nn.Module, Any]:
     """A base encoder folder as a plain ``AutoModel`` and its tokenizer: local files, safetensors, no code."""
     from transformers import AutoModel, AutoTokenizer
-
-    from argmine.transformer import quiet
 
     with quiet():
         model = AutoModel.from_pretrained(
@@ -214,8 +219,10 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class PairStanceClassifier:
+class PairStanceClassifier(SavedModel):
     """Stance from frozen-encoder features of (post, text, parent) and a logistic-regression head."""
+
+    KIND = KIND
 
     def __init__(self, encoder: SentenceEncoder, coef: np.ndarray, intercept: np.ndarray, meta: CheckpointMeta) -> None:
         features = tuple(meta.settings.get("features") or ())
@@ -224,18 +231,25 @@ class PairStanceClassifier:
         self.encoder, self.coef, self.intercept, self.meta = encoder, coef, intercept, meta
         self.features = features
 
-    # ``ArgumentMiner.to_precision`` converts the weights it finds as ``model``.
-    @property
-    def model(self) -> nn.Module:
-        return self.encoder.model
-
-    @model.setter
-    def model(self, model: nn.Module) -> None:
-        self.encoder.model = model.eval()
-
     @property
     def labels(self) -> tuple[str, ...]:
         return self.meta.labels
+
+    @property
+    def precision(self) -> str:
+        return self.encoder.precision
+
+    def merged(self) -> PairStanceClassifier:
+        """``self``: a frozen encoder has no adapters to merge."""
+        return self
+
+    def to_precision(self, precision: str) -> PairStanceClassifier:
+        """Run the encoder in ``precision`` from now on, converted in place; returns ``self``.
+
+        The head stays float32 and can still be saved: the encoder is not part of the checkpoint.
+        """
+        self.encoder.to_precision(precision)
+        return self
 
     @classmethod
     def create(
@@ -298,21 +312,20 @@ class PairStanceClassifier:
         """Write the folder atomically: ``argmine.json``, the head's arrays, the card."""
         from safetensors.numpy import save_file
 
-        folder = Path(folder)
-        with staged_folder(folder) as tmp:
-            write_meta(tmp, self.meta)
+        card = card if card is not None else self.model_card()
+        with staged_checkpoint(folder, self.meta, card) as tmp:
             save_file({"coef": self.coef, "intercept": self.intercept}, str(tmp / HEAD_FILE))
-            (tmp / "README.md").write_text(card if card is not None else self.model_card(), encoding="utf-8")
-        return folder
+        return Path(folder)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> PairStanceClassifier:
-        """Load a folder written by ``save_pretrained``: the head, on the verified base encoder."""
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> PairStanceClassifier:
+        """The classifier saved in ``folder`` whose ``argmine.json`` is ``meta`` (read by ``from_pretrained``).
+
+        Checks the features, windows and head, and rebuilds it on the verified base encoder.
+        """
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
-        folder = Path(folder)
-        meta = read_meta(folder, kind=KIND)
         require_files(folder, [HEAD_FILE])
         where = folder / "argmine.json"
         settings = meta.settings

@@ -1,13 +1,13 @@
-"""Put a stance classifier's predictions on threads, and load either kind of stance checkpoint."""
+"""Put a stance classifier's predictions on threads, and load any kind of stance checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from argmine.checkpoint import read_meta
+from argmine.checkpoint import CheckpointMeta, load_checkpoint
 from argmine.stance.inputs import StanceInput, TextPair, stance_examples
 from argmine.thread import Post, Stance, Thread
 
@@ -18,38 +18,70 @@ if TYPE_CHECKING:
     from argmine.stance.transformer import TransformerStanceClassifier
 
 M = TypeVar("M", bound=Post)
-STANCE_KINDS = ("stance", "stance-sklearn", "stance-ensemble", "stance-pair")  # what load_stance_classifier reads
 
 
 class StanceClassifier(Protocol):
-    """What both stance classifiers offer."""
+    """What every stance classifier offers: labels, predictions, its checkpoint, and a faster form for inference."""
+
+    meta: CheckpointMeta  # what its argmine.json says (training records are added by replacing it)
 
     @property
     def labels(self) -> tuple[str, ...]: ...
 
+    @property
+    def precision(self) -> str: ...
+
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = ...) -> list[Stance]: ...
 
+    def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path: ...
 
-def load_stance_classifier(
-    folder: str | Path,
-) -> TransformerStanceClassifier | SklearnStanceClassifier | EnsembleStanceClassifier | PairStanceClassifier:
-    """The classifier saved in ``folder``, by the kind its ``argmine.json`` names."""
-    meta = read_meta(folder, kind=STANCE_KINDS)
-    if meta.kind == "stance-ensemble":
-        from argmine.stance.ensemble import EnsembleStanceClassifier
+    def merged(self) -> StanceClassifier:
+        """LoRA adapters folded into the weights for inference, in place; returns ``self``."""
+        ...
 
-        return EnsembleStanceClassifier.from_pretrained(folder)
-    if meta.kind == "stance-sklearn":
-        from argmine.stance.baseline import SklearnStanceClassifier
+    def to_precision(self, precision: str) -> StanceClassifier:
+        """Converted in place to run in ``precision`` (``argmine.precision``); returns ``self``."""
+        ...
 
-        return SklearnStanceClassifier.from_pretrained(folder)
-    if meta.kind == "stance-pair":
-        from argmine.stance.pair import PairStanceClassifier
 
-        return PairStanceClassifier.from_pretrained(folder)
+# The model classes import torch or scikit-learn: each loader imports its own when a checkpoint of its kind loads.
+def _transformer(folder: Path, meta: CheckpointMeta) -> TransformerStanceClassifier:
     from argmine.stance.transformer import TransformerStanceClassifier
 
-    return TransformerStanceClassifier.from_pretrained(folder)
+    return TransformerStanceClassifier.from_meta(folder, meta)
+
+
+def _sklearn(folder: Path, meta: CheckpointMeta) -> SklearnStanceClassifier:
+    from argmine.stance.baseline import SklearnStanceClassifier
+
+    return SklearnStanceClassifier.from_meta(folder, meta)
+
+
+def _ensemble(folder: Path, meta: CheckpointMeta) -> EnsembleStanceClassifier:
+    from argmine.stance.ensemble import EnsembleStanceClassifier
+
+    return EnsembleStanceClassifier.from_meta(folder, meta)
+
+
+def _pair(folder: Path, meta: CheckpointMeta) -> PairStanceClassifier:
+    from argmine.stance.pair import PairStanceClassifier
+
+    return PairStanceClassifier.from_meta(folder, meta)
+
+
+# Each kind of stance checkpoint and what builds it from (folder, argmine.json read once).
+STANCE_LOADERS: dict[str, Callable[[Path, CheckpointMeta], StanceClassifier]] = {
+    "stance": _transformer,
+    "stance-sklearn": _sklearn,
+    "stance-ensemble": _ensemble,
+    "stance-pair": _pair,
+}
+STANCE_KINDS = tuple(STANCE_LOADERS)
+
+
+def load_stance_classifier(folder: str | Path) -> StanceClassifier:
+    """The classifier saved in ``folder``, by the kind its ``argmine.json`` names (read once)."""
+    return load_checkpoint(folder, STANCE_LOADERS)
 
 
 def predict_threads(

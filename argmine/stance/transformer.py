@@ -37,7 +37,7 @@ from argmine.errors import CheckpointError
 from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
 from argmine.thread import Stance
 from argmine.runtime import length_bucketed_batches
-from argmine.transformer import LoraSettings, build_model, load_transformer, read_transformer_meta, save_transformer
+from argmine.transformer import FineTunedModel, LoraSettings, build_model, check_finetune, load_transformer
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,10 @@ class MeanPooled(nn.Module):
         return SequenceClassifierOutput(logits=self.head(self.dropout(mean)))
 
 
-class TransformerStanceClassifier:
+class TransformerStanceClassifier(FineTunedModel):
     """A fine-tuned encoder that reads (post [+ parent], item) pairs; build with ``create`` or ``from_pretrained``."""
+
+    KIND = KIND
 
     def __init__(self, model: nn.Module, tokenizer: Any, meta: CheckpointMeta) -> None:
         self.tokenizer = tokenizer
@@ -96,19 +98,12 @@ class TransformerStanceClassifier:
         self.pooling = str(meta.settings.get("pooling", "cls"))  # checkpoints from before the option are cls
         if self.pooling not in POOLINGS:
             raise CheckpointError(f"settings.pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        self.model = model
         self.budget = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
-        self.model.eval()
+        self._run(model)
 
-    @property
-    def model(self) -> nn.Module:
-        return self._model
-
-    @model.setter
-    def model(self, model: nn.Module) -> None:
-        # A replaced model (merged, converted to bfloat16 or int8 by ArgumentMiner.to_precision) must be the
-        # one the batches go through: ``net`` is the model itself, or the model under a mean-pooling forward.
-        self._model = model
+    def _run(self, model: nn.Module) -> None:
+        # ``net`` is what the batches go through: the model itself, or the model under a mean-pooling forward.
+        self.model = model.eval()
         self.net: nn.Module = MeanPooled(model) if self.pooling == "mean" else model
 
     @property
@@ -170,12 +165,14 @@ class TransformerStanceClassifier:
         return classifier
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> TransformerStanceClassifier:
-        """Load a checkpoint written by ``save_pretrained``; a bad folder raises ``CheckpointError``."""
+    def from_meta(cls, folder: Path, meta: CheckpointMeta) -> TransformerStanceClassifier:
+        """The classifier saved in ``folder`` whose ``argmine.json`` is ``meta`` (read by ``from_pretrained``).
+
+        Checks ``max_length`` against the post and parent reserves, then loads the weights as the segmenter does.
+        """
         from transformers import AutoModelForSequenceClassification
 
-        folder = Path(folder)
-        meta = read_transformer_meta(folder, KIND)
+        check_finetune(folder, meta)
         where = folder / META_FILE
         for key in ("max_length", "post_reserve", "parent_reserve"):
             value = meta.settings.get(key, 0)
@@ -192,11 +189,6 @@ class TransformerStanceClassifier:
         )
         log.info("loaded stance classifier %s (%s, labels %s)", folder, meta.finetune, ", ".join(meta.labels))
         return cls(model, tokenizer, meta)
-
-    def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path:
-        """Write the checkpoint folder atomically; ``card`` replaces the generated README.md."""
-        card = card if card is not None else self.model_card()
-        return save_transformer(self.model, self.tokenizer, self.meta, folder, card)
 
     def model_card(self) -> str:
         meta = self.meta
