@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from argmine.render import to_html, to_markdown, to_text_summary
-from argmine.report import ErrorRow, render_errors_html
+from argmine.evaluation.disagreements import ErrorRow, render_errors_html
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 RETITLE = "\x1b]2;pwned\x07"

@@ -8,6 +8,6 @@
     train.py        train_stance(train_examples, dev_examples, classifier=..., ...) → dev metrics
     predict.py      load_stance_classifier(folder), predict_threads(classifier, threads, level=...)
 
-Scores are in ``argmine.metrics.stance``. This package's ``__init__`` imports
+Scores are in ``argmine.evaluation.stance``. This package's ``__init__`` imports
 nothing heavy: import the module you need.
 """

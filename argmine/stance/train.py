@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from argmine.metrics.stance import label_metrics, suite_metrics
+from argmine.evaluation.stance import label_metrics, suite_metrics
 from argmine.settings import (
     CLASS_WEIGHTINGS,
     MODEL_KINDS,
