@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from argmine.render import MAP_MAX_COMMENTS, polarity, reply_order, to_html, to_markdown, to_text_summary
+from argmine.rendering import MAP_MAX_COMMENTS, polarity, reply_order, to_html, to_markdown, to_text_summary
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 ATTACKS = [

@@ -1,12 +1,12 @@
-"""The rows of errors.html: every message gold beside predicted, and what differs, disagreements first."""
+"""The rows of errors.html: every message gold beside predicted, and what differs, disagreements first.
+
+The page itself is drawn by ``argmine.rendering.errors_page``.
+"""
 
 from __future__ import annotations
 
-import html
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from argmine.evaluation.alignment import align_threads, message_pairs
 from argmine.thread import Component, Post, Thread
@@ -69,87 +69,3 @@ def _problems(gold: Post, pred: Post, kind: str, is_post: bool, include_posts: b
                 out.append(f"{component.label} [{component.start}, {component.end}) stance "
                            f"{component.stance.label} → {said or 'no prediction'}")
     return tuple(out)
-
-
-_CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.3em; } h2 { font-size: 1em; margin: 0 0 .4em; }
-section { border: 1px solid #ccc; border-radius: 4px; padding: .6em .8em; margin: .8em 0; }
-section.disagree { border-left: 5px solid #c0392b; } section.agree { border-left: 5px solid #27ae60; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
-.side h3 { font-size: .85em; text-transform: uppercase; color: #666; margin: .2em 0; }
-.text { white-space: pre-wrap; background: #fafafa; padding: .4em; }
-mark { padding: 0 1px; border-radius: 2px; } sup.lab { font-size: .7em; color: #555; }
-.problems { color: #c0392b; margin: .3em 0; } ul.spans { font-size: .85em; margin: .3em 0; padding-left: 1.2em; }
-.l0 { background: #f9e79f; } .l1 { background: #aed6f1; } .l2 { background: #abebc6; } .l3 { background: #f5b7b1; }
-.l4 { background: #d7bde2; } .l5 { background: #f8c471; } .lx { background: #d5d8dc; }
-"""
-
-
-def _esc(value: Any) -> str:
-    from argmine.render import visible  # control characters shown as escapes, as on every page for people
-
-    return html.escape(visible(str(value), for_html=True), quote=True)
-
-
-def render_errors_html(rows: Sequence[ErrorRow], *, labels: Sequence[str], kind: str, title: str) -> str:
-    """A self-contained page (inline CSS, no script, no link out); every corpus string is HTML-escaped."""
-    classes = {label: f"l{i}" if i < 6 else "lx" for i, label in enumerate(labels)}
-    bad = sum(1 for row in rows if row.problems)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Errors: {_esc(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Gold vs predicted: {_esc(title)}</h1>",
-        (f"<p>{len(rows)} messages, {bad} with a disagreement ({'components' if kind == 'components' else 'stance'}); "
-        "those come first. Marked text: components, label in superscript.</p>"),
-    ]
-    for row in rows:
-        state = "disagree" if row.problems else "agree"
-        where = "post" if row.is_post else f"comment, reply to {row.message.reply_to}"  # type: ignore[attr-defined]
-        parts.append(f'<section class="{state}">')
-        parts.append(f"<h2>thread {_esc(row.thread_id)} · {_esc(row.message.id)} ({_esc(where)})</h2>")
-        if row.problems:
-            parts.append('<ul class="problems">' + "".join(f"<li>{_esc(p)}</li>" for p in row.problems) + "</ul>")
-        parts.append('<div class="pair">')
-        for side, message in (("gold", row.message), ("predicted", row.predicted)):
-            stance = f" · stance: {_esc(message.stance.label)}" if message.stance else ""
-            parts.append(f'<div class="side"><h3>{side}{stance}</h3>')
-            parts.append(f'<div class="text">{_marked(message.text, message.components, classes)}</div>')
-            if message.components:
-                items = "".join(
-                    f"<li>{_esc(c.label)} [{c.start}, {c.end})"
-                    + (f" · stance {_esc(c.stance.label)}" if c.stance else "")
-                    + f": {_esc(_clip(c.text))}</li>"
-                    for c in sorted(message.components, key=lambda c: (c.start, c.end))
-                )
-                parts.append(f'<ul class="spans">{items}</ul>')
-            parts.append("</div>")
-        parts.append("</div></section>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _marked(text: str, components: Sequence[Component], classes: Mapping[str, str]) -> str:
-    """The text with each component in a <mark>; where components overlap, the one that starts first is shown."""
-    cuts = sorted({0, len(text), *(c.start for c in components), *(c.end for c in components)})
-    starts: dict[int, list[Component]] = {}
-    for c in components:
-        starts.setdefault(c.start, []).append(c)
-    out = []
-    for begin, end in itertools.pairwise(cuts):
-        for c in starts.get(begin, []):
-            out.append(f'<sup class="lab">{_esc(c.label)}</sup>')
-        covering = [c for c in components if c.start <= begin and end <= c.end]
-        piece = _esc(text[begin:end])
-        if covering:
-            first = min(covering, key=lambda c: (c.start, -c.end))
-            out.append(f'<mark class="{classes.get(first.label, "lx")}" title="{_esc(first.label)}">{piece}</mark>')
-        else:
-            out.append(piece)
-    return "".join(out)

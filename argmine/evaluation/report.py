@@ -18,12 +18,13 @@ from typing import Any
 
 from argmine.errors import InputError
 from argmine.evaluation.bootstrap import bootstrap_intervals
-from argmine.evaluation.disagreements import error_rows, render_errors_html
+from argmine.evaluation.disagreements import error_rows
 from argmine.evaluation.figures import draw_confusion
 from argmine.evaluation.glossary import CI_SUFFIX, HEADLINE, STANCE_LEVELS, describe_metric
 from argmine.evaluation.spans import token_confusion
 from argmine.evaluation.tables import md_cell, number
 from argmine.io_utils import atomic_write
+from argmine.rendering.errors_page import render_errors_html
 from argmine.thread import Thread
 
 log = logging.getLogger(__name__)
