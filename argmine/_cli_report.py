@@ -1,24 +1,16 @@
 """``argmine report DIR... [--out DIR] [--results FILE]``: its arguments and its entry.
 
-The command line of ``argmine.evaluation.runs`` / ``results``: the library reads and writes, this
-module parses the options and prints the one line that says what was written.
+The command line of ``argmine.evaluation.results.report_runs``: the library reads, writes and logs;
+this module parses the options and prints the one line that says what was written.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from argmine.errors import ArgmineError
-from argmine.evaluation.results import (
-    merge_results,
-    read_results_records,
-    render_results,
-    write_runs_report,
-)
-from argmine.evaluation.runs import IGNORED_KEYS, SEED_KEYS, find_checkpoints, find_runs, group_runs, load_json
-from argmine.io_utils import atomic_write
+from argmine.evaluation.results import report_runs
+from argmine.evaluation.runs import IGNORED_KEYS, SEED_KEYS
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,33 +29,14 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Summarize the run folders below ``args.dirs``; exit status 0."""
-    seed_keys = tuple(args.seed_key or SEED_KEYS)
-    ignore = tuple(args.ignore or IGNORED_KEYS)
-    runs = find_runs(args.dirs, seed_keys=seed_keys, ignore=ignore)
-    if not runs:
-        raise ArgmineError(
-            f"no run folder (metrics.json beside .hydra/config.yaml) below {', '.join(map(str, args.dirs))}"
-        )
-    groups = group_runs(runs)
-    written = write_runs_report(groups, args.out or args.dirs[0])
+    """Summarize the run folders below ``args.dirs``; print what was written; exit status 0."""
+    done = report_runs(args.dirs, out=args.out, results=args.results, force=getattr(args, "force", False),
+                       seed_keys=tuple(args.seed_key or SEED_KEYS), ignore=tuple(args.ignore or IGNORED_KEYS))
     merged = ""
-    if args.results is not None:
-        metas = {c: load_json(c / "argmine.json") for c in find_checkpoints(args.dirs, runs)}
-        results_runs, roots = list(runs), [os.path.abspath(d) for d in args.dirs]
-        if args.results.is_file() and not getattr(args, "force", False):
-            results_runs, metas, roots, kept, dropped = merge_results(
-                read_results_records(args.results), runs, metas, args.dirs
-            )
-            merged = f" (merged: {kept} runs kept from it" + (
-                f", {dropped} dropped that are no longer below {', '.join(map(str, args.dirs))})" if dropped else ")"
-            )
-        results_groups = group_runs(results_runs)
-        text = render_results(results_groups, sorted(metas), roots=roots, results_path=args.results,
-                              checkpoint_meta=metas)
-        with atomic_write(args.results) as handle:
-            handle.write(text)
-        written.append(args.results)
-    print(f"{len(runs)} runs in {len(groups)} settings; wrote " + ", ".join(map(str, written)) + merged)
+    if done.merged is not None:
+        kept, dropped = done.merged
+        merged = f" (merged: {kept} runs kept from it" + (
+            f", {dropped} dropped that are no longer below {', '.join(map(str, args.dirs))})" if dropped else ")"
+        )
+    print(f"{len(done.runs)} runs in {len(done.groups)} settings; wrote " + ", ".join(map(str, done.written)) + merged)
     return 0
-

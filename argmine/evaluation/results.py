@@ -1,5 +1,7 @@
 """The many-runs outputs of ``argmine report``: runs_summary.md / .csv / .png and the results file.
 
+    report_runs(dirs) ──find_runs, group_runs──► RunGroups
+
     RunGroups ──write_runs_report──► runs_summary.md, runs_summary.csv, runs_headline.png
               ──render_results──►    experiments/RESULTS.md, ending in its run records, so that a
                                      later report merges new runs into it by run (merge_results)
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,9 +22,21 @@ from argmine.commands import portable_command
 from argmine.errors import ArgmineError
 from argmine.evaluation.figures import draw_headline
 from argmine.evaluation.glossary import RUN_HEADLINE, describe_metric
-from argmine.evaluation.runs import MetricSummary, RunGroup, RunRecord, load_json
+from argmine.evaluation.runs import (
+    IGNORED_KEYS,
+    SEED_KEYS,
+    MetricSummary,
+    RunGroup,
+    RunRecord,
+    find_checkpoints,
+    find_runs,
+    group_runs,
+    load_json,
+)
 from argmine.evaluation.tables import md_cell, number
 from argmine.io_utils import atomic_write
+
+log = logging.getLogger(__name__)
 
 
 def _format_summary(s: MetricSummary | None) -> str:
@@ -283,3 +298,45 @@ def _commands(group: RunGroup) -> list[str]:
         if command and command not in out:
             out.append(command)
     return out or ["(no command recorded)"]
+
+
+@dataclass(frozen=True)
+class RunsReport:
+    """What ``report_runs`` read and wrote."""
+
+    runs: tuple[RunRecord, ...]
+    groups: tuple[RunGroup, ...]
+    written: tuple[Path, ...]
+    merged: tuple[int, int] | None = None  # runs kept from the results file merged into, and dropped from it
+
+
+def report_runs(
+    dirs: Sequence[Path], *, out: Path | None = None, results: Path | None = None, force: bool = False,
+    seed_keys: Sequence[str] = SEED_KEYS, ignore: Sequence[str] = IGNORED_KEYS,
+) -> RunsReport:
+    """Summarize the run folders below ``dirs`` into ``out`` (default: the first of ``dirs``), and ``results``.
+
+    An existing ``results`` file is merged into by run unless ``force`` (see ``merge_results``);
+    an ``ArgmineError`` when no run folder is found.
+    """
+    runs = find_runs(dirs, seed_keys=seed_keys, ignore=ignore)
+    if not runs:
+        raise ArgmineError(
+            f"no run folder (metrics.json beside .hydra/config.yaml) below {', '.join(map(str, dirs))}"
+        )
+    groups = group_runs(runs)
+    written = write_runs_report(groups, out or dirs[0])
+    merged = None
+    if results is not None:
+        metas = {c: load_json(c / "argmine.json") for c in find_checkpoints(dirs, runs)}
+        results_runs, roots = list(runs), [os.path.abspath(d) for d in dirs]
+        if results.is_file() and not force:
+            results_runs, metas, roots, kept, dropped = merge_results(read_results_records(results), runs, metas, dirs)
+            merged = (kept, dropped)
+        text = render_results(group_runs(results_runs), sorted(metas), roots=roots, results_path=results,
+                              checkpoint_meta=metas)
+        with atomic_write(results) as handle:
+            handle.write(text)
+        written.append(results)
+    log.info("%d runs in %d settings; wrote %s", len(runs), len(groups), ", ".join(map(str, written)))
+    return RunsReport(tuple(runs), tuple(groups), tuple(written), merged)
