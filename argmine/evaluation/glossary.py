@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from argmine.evaluation.stance import CALIBRATION_BINS
 
+# The numbers a paper would quote; each gets a bootstrap interval when it was scored.
 HEADLINE = (
     "components/span_exact/micro_f1",
     "components/span_overlap50/micro_f1",
@@ -21,8 +22,8 @@ RUN_HEADLINE = HEADLINE + (
     "stance/dev/comments/macro_f1",
     "stance/dev/components/macro_f1",
 )
-CI_SUFFIX = "/ci95"
-STANCE_LEVELS = ("comments", "components", "messages")
+CI_SUFFIX = "/ci95"  # metrics.json: "<key>/ci95": [low, high]
+STANCE_LEVELS = ("comments", "components", "messages")  # the order the reports list stance levels in
 
 _LEVEL_ITEMS = {
     "comments": "reply comments",
