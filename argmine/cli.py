@@ -166,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(run=cmd_stats)
 
-    from argmine.agreement import add_agree_arguments, run_agree
+    from argmine._cli_agree import add_agree_arguments, run_agree
+    from argmine._cli_report import add_report_arguments, run_report
     from argmine.mine import add_mine_arguments
-    from argmine.report import add_report_arguments, run_report
 
     mine = commands.add_parser("mine", help="claims, premises and stance toward the post in a new thread")
     add_mine_arguments(mine)

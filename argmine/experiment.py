@@ -343,7 +343,7 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     else:
         raise ValueError(f"{checkpoint}: cannot evaluate a {meta.kind!r} checkpoint")
     if settings.report:
-        from argmine.report import write_evaluation_report
+        from argmine.evaluation.report import write_evaluation_report
 
         for kind, labels, predicted in parts:
             # report.md, confusion_*.png, errors.html (per part when a pipeline has two);
@@ -372,7 +372,7 @@ def run_evaluate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 def _score_components(
     segmenter: Any, gold: list, settings: EvaluateSettings, metrics: dict
 ) -> tuple[str, list[str], list]:
-    from argmine.metrics.components import component_metrics
+    from argmine.evaluation.spans import component_metrics
 
     gold_labels = {c.label for t in gold for _, c in t.components()}
     unknown = sorted(gold_labels - set(segmenter.labels))
@@ -393,7 +393,7 @@ def _evaluate_suite(cfg: DictConfig, settings: EvaluateSettings, meta: Any, run_
     gold comments and spans, so the classifier is measured alone. Every set is read before the
     checkpoint loads, so a missing corpus fails in seconds.
     """
-    from argmine.metrics.stance import suite_metrics
+    from argmine.evaluation.stance import suite_metrics
     from argmine.stance.inputs import check_level, stance_examples
 
     if meta.kind not in (*STANCE_KINDS, "pipeline"):
@@ -427,7 +427,7 @@ def _evaluate_suite(cfg: DictConfig, settings: EvaluateSettings, meta: Any, run_
                              prefix="stance/suite")
     write_json(run_dir / "metrics.json", metrics)
     if settings.report:
-        from argmine.suite_report import write_suite_report
+        from argmine.evaluation.suite import write_suite_report
 
         write_suite_report(run_dir / "report.md", metrics, labels)
     return metrics
@@ -437,7 +437,7 @@ def _score_stance(
     classifier: Any, gold: list, settings: EvaluateSettings, metrics: dict
 ) -> tuple[str, list[str], list]:
     """Stance on the gold comments and gold spans, so the classifier is measured alone."""
-    from argmine.metrics.stance import stance_metrics
+    from argmine.evaluation.stance import stance_metrics
     from argmine.stance.predict import predict_threads
 
     predicted = predict_threads(

@@ -224,7 +224,7 @@ def check_checkpoint(checkpoint: Path | None) -> Path:
 
 def write_threads(threads: Iterable[Thread], to: str, handle: IO[str]) -> int:
     """Write ``threads`` to ``handle`` as ``to``, streaming all formats but html; returns how many."""
-    from argmine.render import to_html, to_markdown, to_text_summary
+    from argmine.rendering import to_html, to_markdown, to_text_summary
 
     count = 0
     if to == "html":
@@ -257,7 +257,7 @@ def mark_unsure(thread: Thread, min_score: float) -> Thread:
     ``unsure (label score)``. A stance without a score cannot be judged and is left as it is.
     ``meta["mined"]["min_stance_score"]`` records the threshold.
     """
-    from argmine.render import UNSURE_KEY
+    from argmine.rendering import UNSURE_KEY
 
     def judged(stance: Stance | None) -> Stance | None:
         if stance is None or stance.score is None:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from argmine.agreement import add_agree_arguments, agreement, cohen_kappa, read_pair, run_agree
+from argmine._cli_agree import add_agree_arguments, run_agree
 from argmine.errors import CorpusFormatError
+from argmine.evaluation.agreement import agreement, cohen_kappa, read_pair
 from argmine.readers.jsonl import write_jsonl
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from argmine.metrics.stance import calibration, stance_metrics
-from argmine.report import describe_metric, write_evaluation_report
+from argmine.evaluation.stance import calibration, stance_metrics
+from argmine.evaluation.glossary import describe_metric
+from argmine.evaluation.report import write_evaluation_report
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 LABELS = ["support", "attack", "none"]

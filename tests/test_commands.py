@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from argmine._cli_report import add_report_arguments, run_report
 from argmine.commands import portable_command
-from argmine.report import add_report_arguments, run_report
 
 REPO = Path(__file__).resolve().parent.parent
 TRAINED = (

@@ -17,7 +17,7 @@ from argmine.language import MIN_CHARS, clean, detect_language, language_meta
 from argmine.mine import mark_unsure
 from argmine.pipeline import ArgumentMiner
 from argmine.readers.text import read_text_page
-from argmine.render import UNSURE_KEY, is_unsure, to_html, to_markdown, to_text_summary
+from argmine.rendering import UNSURE_KEY, is_unsure, to_html, to_markdown, to_text_summary
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 ENGLISH = [

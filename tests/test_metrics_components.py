@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from argmine.metrics.components import (
+from argmine.evaluation.spans import (
     component_metrics,
     macro_f1,
     message_component_metrics,

@@ -7,7 +7,7 @@ import random
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from argmine.metrics.stance import label_metrics, stance_metrics
+from argmine.evaluation.stance import label_metrics, stance_metrics
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 LABELS = ["support", "attack", "none"]

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from argmine.render import MAP_MAX_COMMENTS, polarity, reply_order, to_html, to_markdown, to_text_summary
+from argmine.rendering import MAP_MAX_COMMENTS, polarity, reply_order, to_html, to_markdown, to_text_summary
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 ATTACKS = [
@@ -182,6 +182,38 @@ def test_overlapping_components_are_listed_not_nested():
     page = to_html(thread)
     assert '<mark class="c claim" title="Claim">alpha beta</mark> gamma' in page
     assert "Overlapping components, not highlighted: Premise: beta gamma" in page
+
+
+def test_errors_html_marks_overlapping_components_by_the_same_rule() -> None:
+    from argmine.evaluation.disagreements import error_rows
+    from argmine.rendering.errors_page import render_errors_html
+
+    text = "alpha beta gamma"
+    thread = Thread(
+        id="o",
+        post=Post(id="p", author=None, text="post"),
+        comments=[Comment(id="c", author=None, reply_to="p", text=text, components=[
+            make_component(text, 0, 10, "Claim", "x"), make_component(text, 6, 16, "Premise", "y")])],
+    )
+    rows, _ = error_rows([thread], [thread], kind="components")
+    page = render_errors_html(rows, labels=["Claim", "Premise"], kind="components", title="t")
+    # the first component is marked whole, the one starting inside it is not marked but stays in the span list
+    assert '<sup class="lab">Claim</sup><mark class="l0" title="Claim">alpha beta</mark> gamma</div>' in page
+    assert "<li>Premise [6, 16): beta gamma</li>" in page
+
+
+def test_every_html_page_inlines_the_one_stylesheet() -> None:
+    from importlib.resources import files
+
+    from argmine.evaluation.disagreements import error_rows
+    from argmine.rendering.errors_page import render_errors_html
+
+    css = files("argmine.rendering").joinpath("style.css").read_text(encoding="utf-8")
+    thread = market_thread()
+    errors = render_errors_html(error_rows([thread], [thread], kind="stance")[0], labels=["Claim"], kind="stance",
+                                title="t")
+    for page in (to_html(thread), errors):
+        assert f"<style>\n{css}</style>" in page
 
 
 def test_several_threads_one_page_with_unique_ids():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 
-from argmine.render import to_html, to_markdown, to_text_summary
-from argmine.report import ErrorRow, render_errors_html
+from argmine.rendering import to_html, to_markdown, to_text_summary
+from argmine.evaluation.disagreements import ErrorRow
+from argmine.rendering.errors_page import render_errors_html
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 RETITLE = "\x1b]2;pwned\x07"
@@ -75,7 +76,7 @@ def test_json_stays_exact() -> None:
 
 
 def test_visible_keeps_ordinary_text() -> None:
-    from argmine.render import visible
+    from argmine.rendering import visible
 
     text = "Ünïcödé, emoji 🙂, Arabic مرحبا, Hebrew שלום, CJK 中文\n\tindented"
     assert visible(text) == text and visible(text, for_html=True) == text

@@ -16,22 +16,14 @@ import pytest
 import yaml
 
 from argmine.errors import ArgmineError
-from argmine.metrics.components import component_metrics
-from argmine.metrics.stance import stance_metrics
-from argmine.report import (
-    HEADLINE,
-    _statistics,
-    add_report_arguments,
-    bootstrap_intervals,
-    describe_metric,
-    error_rows,
-    find_runs,
-    group_runs,
-    run_report,
-    summarize,
-    token_confusion,
-    write_evaluation_report,
-)
+from argmine._cli_report import add_report_arguments, run_report
+from argmine.evaluation.bootstrap import bootstrap_intervals, thread_statistics
+from argmine.evaluation.disagreements import error_rows
+from argmine.evaluation.glossary import HEADLINE, describe_metric
+from argmine.evaluation.report import write_evaluation_report
+from argmine.evaluation.runs import find_runs, fold_extra_train, group_runs, summarize
+from argmine.evaluation.spans import component_metrics, token_confusion
+from argmine.evaluation.stance import stance_metrics
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
 STANCES = ["support", "attack", "none"]
@@ -120,12 +112,12 @@ def test_a_resample_scores_like_the_metric_functions_on_the_drawn_threads() -> N
     drawn_pred = [pred[0], renamed(pred[0], "'"), pred[2]]
 
     pairs = list(zip(gold, pred))
-    spans = _statistics(pairs, kind="components", labels=LABELS, include_posts=False)
+    spans = thread_statistics(pairs, kind="components", labels=LABELS, include_posts=False)
     expected = component_metrics(drawn_gold, drawn_pred, labels=LABELS)
     for key in ("components/span_exact/micro_f1", "components/span_overlap50/micro_f1"):
         assert spans[key](draw) == pytest.approx(expected[key])
 
-    stances = _statistics(pairs, kind="stance", labels=STANCES, include_posts=True)
+    stances = thread_statistics(pairs, kind="stance", labels=STANCES, include_posts=True)
     expected = stance_metrics(drawn_gold, drawn_pred, STANCES, include_posts=True)
     assert set(stances) == {"stance/comments/macro_f1", "stance/components/macro_f1", "stance/messages/macro_f1"}
     for key, statistic in stances.items():
@@ -465,8 +457,6 @@ def test_headline_keys_are_what_the_metrics_produce() -> None:
 
 
 def test_extra_training_corpora_show_as_one_setting_without_their_paths():
-    from argmine.report import fold_extra_train
-
     flat = {
         "name": "threads_default",
         "data.path": "/cmv",

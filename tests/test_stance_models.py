@@ -12,7 +12,7 @@ import pytest
 from tiny_models import build_encoder, edit_meta, vocabulary
 
 from argmine.errors import CheckpointError
-from argmine.metrics.stance import stance_metrics
+from argmine.evaluation.stance import stance_metrics
 from argmine.stance.baseline import SklearnStanceClassifier
 from argmine.stance.inputs import StanceExample, StanceInput, stance_examples
 from argmine.stance.predict import load_stance_classifier, predict_threads

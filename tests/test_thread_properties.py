@@ -20,7 +20,7 @@ from tiny_models import build_pipeline_parts
 
 from argmine.pipeline import ArgumentMiner
 from argmine.readers.jsonl import read_jsonl, write_jsonl
-from argmine.render import to_html, to_markdown, to_text_summary
+from argmine.rendering import to_html, to_markdown, to_text_summary
 from argmine.thread import (
     COMMENT_KEYS,
     COMPONENT_KEYS,

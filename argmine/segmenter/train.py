@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.errors import InputError
-from argmine.metrics.components import message_component_metrics
+from argmine.evaluation.spans import message_component_metrics
 from argmine.runtime import seed_everything
 from argmine.segmenter.context import check_context, message_contexts
 from argmine.segmenter.model import Segmenter
@@ -80,7 +80,7 @@ def contexts_of(data: Examples, context: str) -> list[str]:
 
 
 def evaluate_segmenter(segmenter: Segmenter, data: Examples, *, batch_size: int = 32) -> dict[str, float]:
-    """Component scores of the segmenter's predictions on gold messages (keys of ``argmine.metrics.components``)."""
+    """Component scores of the segmenter's predictions on gold messages (keys of ``argmine.evaluation.spans``)."""
     examples = messages_of(data)
     predicted = segmenter.predict(
         [text for text, _ in examples], contexts=contexts_of(data, segmenter.context), batch_size=batch_size
@@ -124,7 +124,7 @@ def train_segmenter(
     command) goes into argmine.json and the card. ``trainer.device``: where to
     train (``auto``: the GPU of this process if there is one); the checkpoint is
     written from the CPU either way. Returns the best epoch's dev scores (keys of
-    ``argmine.metrics.components``) plus the ``train/...`` entries of
+    ``argmine.evaluation.spans``) plus the ``train/...`` entries of
     ``argmine.training.record.TrainingRecord.scores``.
     """
     trainer, model, task = with_keywords(

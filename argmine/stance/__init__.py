@@ -10,6 +10,6 @@
     predict.py      StanceClassifier (what every kind offers), load_stance_classifier(folder) by its kind,
                     predict_threads(classifier, threads, level=...)
 
-Scores are in ``argmine.metrics.stance``. This package's ``__init__`` imports
+Scores are in ``argmine.evaluation.stance``. This package's ``__init__`` imports
 nothing heavy: import the module you need.
 """

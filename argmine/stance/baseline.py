@@ -182,7 +182,7 @@ class SklearnStanceClassifier(SavedModel):
         """Fit on ``inputs``/``gold``; with several ``c_values``, keep the one with the best dev macro-F1."""
         from sklearn.linear_model import LogisticRegression
 
-        from argmine.metrics.stance import label_metrics
+        from argmine.evaluation.stance import label_metrics
 
         labels = tuple(labels)
         if len(labels) < 2 or len(set(labels)) != len(labels):

@@ -112,7 +112,7 @@ def choose_weight(
     sklearn_only: Sequence[int] = (),
 ) -> tuple[float, dict[str, float]]:
     """The grid weight whose pool scores the best macro-F1 on ``gold`` (the first wins ties), and every score."""
-    from argmine.metrics.stance import label_metrics
+    from argmine.evaluation.stance import label_metrics
 
     if not grid or any(not 0 <= w <= 1 for w in grid):
         raise ValueError(f"the weight grid must be values in [0, 1], got {list(grid)}")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from argmine.errors import InputError
-from argmine.metrics.stance import suite_metrics
+from argmine.evaluation.stance import suite_metrics
 from argmine.stance.inputs import StanceExample
 from argmine.stance.pair import PairStanceClassifier
 from argmine.thread import Stance

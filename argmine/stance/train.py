@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.errors import InputError
-from argmine.metrics.stance import label_metrics, suite_metrics
+from argmine.evaluation.stance import label_metrics, suite_metrics
 from argmine.settings import (
     CLASS_WEIGHTINGS,
     MODEL_KINDS,

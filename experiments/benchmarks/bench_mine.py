@@ -70,7 +70,7 @@ def take_comments(sources: list[tuple[str, str]], wanted: int) -> tuple[list, di
     Returns the threads and how many comments came from each corpus format.
     """
     from argmine.readers import read_threads
-    from argmine.render import reply_order
+    from argmine.rendering import reply_order
 
     streams: list[tuple[str, Iterator]] = [(fmt, read_threads(fmt, path)) for fmt, path in sources]
     taken, count, by_corpus = [], 0, {fmt: 0 for fmt, _ in sources}

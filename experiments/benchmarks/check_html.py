@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from argmine.readers import read_threads
-    from argmine.render import to_html
+    from argmine.rendering import to_html
 
     if args.jsonl:
         threads, origin = list(read_threads("jsonl", args.jsonl)), f"threads from {args.jsonl}"

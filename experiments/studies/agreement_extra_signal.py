@@ -35,7 +35,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from argmine.metrics.stance import label_metrics
+from argmine.evaluation.stance import label_metrics
 from argmine.readers import read_threads
 from argmine.stance.baseline import SklearnStanceClassifier
 from argmine.stance.inputs import StanceExample, StanceInput, stance_examples

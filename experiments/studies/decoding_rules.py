@@ -5,7 +5,7 @@
 
 The shipped checkpoints are run ONCE per message set (float32, as the dev metrics are measured)
 and their per-word tag probabilities cached as JSON under --cache; every variant is then decoded
-from the cache, so the table costs one model pass per set. Scores are argmine.metrics.components
+from the cache, so the table costs one model pass per set. Scores are argmine.evaluation.spans
 on the configs' dev splits (conf/data/aae2.yaml: paragraph units read with their position, as
 models/aae2-components-minilm was trained; conf/data/cmv.yaml). --threads adds the Substack page
 (unlabelled: counts only) and experiments/threads/own-threads.jsonl (hand-labelled: scored too)
@@ -30,7 +30,7 @@ import numpy as np
 import yaml
 
 from argmine.data import load_gold
-from argmine.metrics.components import message_component_metrics
+from argmine.evaluation.spans import message_component_metrics
 from argmine.readers.jsonl import read_jsonl
 from argmine.readers.text import read_text_page
 from argmine.segmenter.context import message_contexts

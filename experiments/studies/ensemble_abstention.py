@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from argmine.metrics.stance import label_metrics
+from argmine.evaluation.stance import label_metrics
 from argmine.readers import read_threads
 from argmine.stance.ensemble import EnsembleStanceClassifier, choose_weight, pool, split_holdout
 from argmine.stance.inputs import StanceExample, stance_examples

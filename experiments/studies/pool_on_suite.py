@@ -27,7 +27,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from argmine.experiment import _gold
-from argmine.metrics.stance import suite_metrics
+from argmine.evaluation.stance import suite_metrics
 from argmine.resources import conf_dir
 from argmine.stance.baseline import SklearnStanceClassifier
 from argmine.stance.ensemble import EnsembleStanceClassifier, pool

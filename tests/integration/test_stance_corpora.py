@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from argmine.metrics.stance import stance_metrics
+from argmine.evaluation.stance import stance_metrics
 from argmine.readers.cmv import read_cmv
 from argmine.readers.rumoureval import read_rumoureval
 from argmine.stance.gold import derive_cmv_stances, map_stances, polarity_conflicts

@@ -22,6 +22,10 @@ and the scores are set operations on those tuples:
 A precision or recall with nothing to divide by is 0 (scikit-learn's
 ``zero_division=0``). Duplicate components (same message, span and label)
 count once, as sets do.
+
+Every score is a function of summed counts (pytorch-ie's update / compute): ``count_thread`` turns
+one aligned thread pair into a ``SpanCounts`` row, ``span_scores`` turns a sum of rows into the keys
+above. ``component_metrics`` is the two in a row; the bootstrap re-sums the rows of its resamples.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+from argmine.errors import InputError
+from argmine.evaluation.alignment import align_threads, message_pairs
 from argmine.thread import Component, Thread
 
 PREFIX = "components"
@@ -39,39 +46,89 @@ Message = tuple[str, str, str]  # thread id, message id, text
 _TOKEN = re.compile(r"\S+")
 
 
+@dataclass(frozen=True)
+class SpanCounts:
+    """What the span scores of some messages are computed from; rows add up (``a + b``) to their union's counts."""
+
+    exact: Counter[str] = field(default_factory=Counter)  # label → exact matches
+    gold: Counter[str] = field(default_factory=Counter)  # label → distinct gold components
+    predicted: Counter[str] = field(default_factory=Counter)  # label → distinct predicted components
+    overlap50: int = 0  # one-to-one overlap-50 matches
+    tag_hits: Counter[str] = field(default_factory=Counter)  # IOB2 tag → tokens tagged so in gold and prediction
+    tag_gold: Counter[str] = field(default_factory=Counter)
+    tag_predicted: Counter[str] = field(default_factory=Counter)
+
+    def __add__(self, other: SpanCounts) -> SpanCounts:
+        return SpanCounts(
+            self.exact + other.exact, self.gold + other.gold, self.predicted + other.predicted,
+            self.overlap50 + other.overlap50, self.tag_hits + other.tag_hits, self.tag_gold + other.tag_gold,
+            self.tag_predicted + other.tag_predicted,
+        )
+
+    @property
+    def micro(self) -> tuple[int, int, int, int]:
+        """Exact matches, overlap-50 matches, gold and predicted components over every label."""
+        return (sum(self.exact.values()), self.overlap50, sum(self.gold.values()), sum(self.predicted.values()))
+
+
+def count_message(
+    thread_id: str, message_id: str, text: str, gold: Sequence[Component], pred: Sequence[Component]
+) -> SpanCounts:
+    """The counts of one message's gold and predicted components."""
+    gold_spans = {(thread_id, message_id, c.start, c.end, c.label) for c in gold}
+    pred_spans = {(thread_id, message_id, c.start, c.end, c.label) for c in pred}
+    gold_tags, pred_tags = token_tags(text, gold), token_tags(text, pred)
+    return SpanCounts(
+        exact=Counter(span[4] for span in gold_spans & pred_spans),
+        gold=Counter(span[4] for span in gold_spans),
+        predicted=Counter(span[4] for span in pred_spans),
+        overlap50=overlap50_matches(gold_spans, pred_spans),
+        tag_hits=Counter(g for g, p in zip(gold_tags, pred_tags) if g == p),
+        tag_gold=Counter(gold_tags),
+        tag_predicted=Counter(pred_tags),
+    )
+
+
+def count_thread(gold: Thread, pred: Thread) -> SpanCounts:
+    """The counts of one aligned thread pair (same messages and texts, else an ``InputError``)."""
+    return sum(
+        (count_message(gold.id, g.id, g.text, g.components, p.components) for g, p in message_pairs(gold, pred)),
+        SpanCounts(),
+    )
+
+
+def span_scores(counts: SpanCounts, *, labels: Sequence[str] | None = None) -> dict[str, float]:
+    """The ``components/...`` keys of summed counts; ``labels`` fixes the per-label keys (default: every label seen)."""
+    names = sorted(set(counts.gold) | set(counts.predicted)) if labels is None else list(labels)
+    tp, _, n_gold, n_pred = counts.micro
+    out: dict[str, float] = {}
+    _put(out, f"{PREFIX}/span_exact/micro", tp, n_gold, n_pred)
+    for label in names:
+        _put(out, f"{PREFIX}/span_exact/{label}", counts.exact[label], counts.gold[label], counts.predicted[label],
+             sep="/")
+        out[f"{PREFIX}/span_exact/{label}/support"] = float(counts.gold[label])
+    _put(out, f"{PREFIX}/span_overlap50/micro", counts.overlap50, n_gold, n_pred)
+    classes = sorted(set(counts.tag_gold) | set(counts.tag_predicted))
+    out[f"{PREFIX}/token/macro_f1"] = (
+        sum(prf(counts.tag_hits[c], counts.tag_gold[c], counts.tag_predicted[c])[2] for c in classes) / len(classes)
+        if classes else 0.0
+    )
+    out[f"{PREFIX}/support/gold"] = float(n_gold)
+    out[f"{PREFIX}/support/predicted"] = float(n_pred)
+    return out
+
+
 def component_metrics(
     gold_threads: Sequence[Thread], pred_threads: Sequence[Thread], *, labels: Sequence[str] | None = None
 ) -> dict[str, float]:
     """Scores of predicted threads against gold ones, matched by thread and message id.
 
     Both sides must hold the same threads and messages with the same texts
-    (``ValueError`` otherwise). ``labels`` fixes which per-label keys appear
+    (``InputError`` otherwise). ``labels`` fixes which per-label keys appear
     (default: every label in gold or prediction).
     """
-    gold = {thread.id: thread for thread in gold_threads}
-    pred = {thread.id: thread for thread in pred_threads}
-    if len(gold) != len(gold_threads) or len(pred) != len(pred_threads):
-        raise ValueError("thread ids must be unique on each side")
-    if set(gold) != set(pred):
-        missing, extra = sorted(set(gold) - set(pred)), sorted(set(pred) - set(gold))
-        raise ValueError(f"gold and predicted threads differ: missing {missing[:5]}, unexpected {extra[:5]}")
-    messages: list[Message] = []
-    gold_components: list[Sequence[Component]] = []
-    pred_components: list[Sequence[Component]] = []
-    for thread_id, gold_thread in gold.items():
-        predicted = {m.id: m for m in pred[thread_id].messages()}
-        for message in gold_thread.messages():
-            other = predicted.pop(message.id, None)
-            if other is None:
-                raise ValueError(f"thread {thread_id!r}: message {message.id!r} has no prediction")
-            if other.text != message.text:
-                raise ValueError(f"thread {thread_id!r}: message {message.id!r} has another text in the prediction")
-            messages.append((thread_id, message.id, message.text))
-            gold_components.append(message.components)
-            pred_components.append(other.components)
-        if predicted:
-            raise ValueError(f"thread {thread_id!r}: predicted messages not in gold: {sorted(predicted)[:5]}")
-    return message_component_metrics(messages, gold_components, pred_components, labels=labels)
+    rows = [count_thread(g, p) for g, p in align_threads(gold_threads, pred_threads)]
+    return span_scores(sum(rows, SpanCounts()), labels=labels)
 
 
 def message_component_metrics(
@@ -87,38 +144,11 @@ def message_component_metrics(
     be unique pairs (training code may use ``("", str(i), text)``).
     """
     if not len(messages) == len(gold) == len(pred):
-        raise ValueError(f"{len(messages)} messages, {len(gold)} gold and {len(pred)} predicted component lists")
+        raise InputError(f"{len(messages)} messages, {len(gold)} gold and {len(pred)} predicted component lists")
     if len({(t, m) for t, m, _ in messages}) != len(messages):
-        raise ValueError("(thread id, message id) pairs must be unique")
-    gold_spans = _spans(messages, gold)
-    pred_spans = _spans(messages, pred)
-    names = sorted({s[4] for s in gold_spans | pred_spans}) if labels is None else list(labels)
-
-    out: dict[str, float] = {}
-    tp = len(gold_spans & pred_spans)
-    _put(out, f"{PREFIX}/span_exact/micro", tp, len(gold_spans), len(pred_spans))
-    for label in names:
-        g = {s for s in gold_spans if s[4] == label}
-        p = {s for s in pred_spans if s[4] == label}
-        _put(out, f"{PREFIX}/span_exact/{label}", len(g & p), len(g), len(p), sep="/")
-        out[f"{PREFIX}/span_exact/{label}/support"] = float(len(g))
-    _put(
-        out,
-        f"{PREFIX}/span_overlap50/micro",
-        overlap50_matches(gold_spans, pred_spans),
-        len(gold_spans),
-        len(pred_spans),
-    )
-
-    gold_tags: list[str] = []
-    pred_tags: list[str] = []
-    for (_, _, text), g, p in zip(messages, gold, pred):
-        gold_tags += token_tags(text, g)
-        pred_tags += token_tags(text, p)
-    out[f"{PREFIX}/token/macro_f1"] = macro_f1(gold_tags, pred_tags)
-    out[f"{PREFIX}/support/gold"] = float(len(gold_spans))
-    out[f"{PREFIX}/support/predicted"] = float(len(pred_spans))
-    return out
+        raise InputError("(thread id, message id) pairs must be unique")
+    rows = (count_message(t, m, text, g, p) for (t, m, text), g, p in zip(messages, gold, pred))
+    return span_scores(sum(rows, SpanCounts()), labels=labels)
 
 
 def prf(tp: int, n_gold: int, n_pred: int) -> tuple[float, float, float]:
@@ -189,12 +219,22 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     return sum(prf(hits[c], gold_count[c], pred_count[c])[2] for c in classes) / len(classes)
 
 
-def _spans(messages: Sequence[Message], components: Sequence[Sequence[Component]]) -> set[Span]:
-    return {
-        (thread_id, message_id, c.start, c.end, c.label)
-        for (thread_id, message_id, _), holder in zip(messages, components)
-        for c in holder
-    }
+def token_confusion(
+    gold: Sequence[Thread], predicted: Sequence[Thread], labels: Sequence[str]
+) -> tuple[list[str], list[list[int]]]:
+    """Gold × predicted IOB2 tags of every whitespace token (the tags of ``components/token/macro_f1``)."""
+    counts: dict[tuple[str, str], int] = {}
+    for g_thread, p_thread in align_threads(gold, predicted):
+        for message, pred in message_pairs(g_thread, p_thread, exact=False):
+            for g, p in zip(token_tags(message.text, message.components), token_tags(message.text, pred.components)):
+                counts[(g, p)] = counts.get((g, p), 0) + 1
+    tags = ["O"] + [f"{prefix}-{label}" for label in labels for prefix in ("B", "I")]
+    tags += sorted({t for pair in counts for t in pair} - set(tags))
+    index = {tag: i for i, tag in enumerate(tags)}
+    matrix = [[0] * len(tags) for _ in tags]
+    for (g, p), n in counts.items():
+        matrix[index[g]][index[p]] += n
+    return tags, matrix
 
 
 def _put(out: dict[str, float], prefix: str, tp: int, n_gold: int, n_pred: int, sep: str = "_") -> None:

@@ -27,6 +27,10 @@ Levels:
 
 A level is scored only when the gold threads have stances there.
 
+Rows, then sums (pytorch-ie's update / compute): ``stance_pairs`` lists one thread's scored
+(gold, predicted) items per level, ``stance_scores`` scores the items of any set of rows, so the
+bootstrap over threads re-scores resampled rows without re-aligning them.
+
 Calibration: a model that says 0.8 should be right about 80% of the time.
 ``calibration`` puts each predicted item in one of ``CALIBRATION_BINS``
 equal-width bins of its confidence (the score of the label it predicted;
@@ -43,6 +47,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from argmine.errors import InputError
+from argmine.evaluation.alignment import align_threads
 from argmine.thread import Post, Stance, Thread
 
 log = logging.getLogger(__name__)
@@ -61,14 +67,14 @@ def label_metrics(
     """
     labels = list(labels)
     if len(set(labels)) != len(labels) or not labels:
-        raise ValueError(f"labels must be a non-empty list without repeats, got {labels}")
+        raise InputError(f"labels must be a non-empty list without repeats, got {labels}")
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
     index = {label: i for i, label in enumerate(labels)}
     for name, values in (("gold", gold), ("predicted", predicted)):
         unknown = sorted({v for v in values if v is not None and v not in index})
         if unknown:
-            raise ValueError(f"{prefix}: {name} labels {unknown} are not among the labels {labels}")
+            raise InputError(f"{prefix}: {name} labels {unknown} are not among the labels {labels}")
     matrix = [[0] * len(labels) for _ in labels]
     missing = 0
     for g, p in zip(gold, predicted):
@@ -150,19 +156,57 @@ def _calibration_metrics(
     return {f"{prefix}/ece": ece, f"{prefix}/reliability": {"bins": table}}
 
 
-def _index_threads(threads: Iterable[Thread], what: str) -> dict[str, Thread]:
-    out: dict[str, Thread] = {}
-    for thread in threads:
-        if thread.id in out:
-            raise ValueError(f"{what} threads hold thread id {thread.id!r} twice")
-        out[thread.id] = thread
-    return out
+# (gold label, predicted stance or None) of each scored item, per level: one thread's row.
+StancePairs = dict[str, list[tuple[str, "Stance | None"]]]
+LEVELS = ("comments", "messages", "components")
 
 
 def _predicted_stance(pred: Post, thread_id: str, where: str) -> Stance:
     if pred.stance is None:
         raise ValueError(f"thread {thread_id!r}: predicted {where} {pred.id!r} has no stance")
     return pred.stance
+
+
+def stance_pairs(gold: Thread, pred: Thread, *, include_posts: bool = False) -> StancePairs:
+    """The scored items of one aligned thread pair, per level (the rules of the module docstring).
+
+    Every labelled gold comment must have its prediction (an ``InputError`` names it), since the
+    classifier reads the gold comments.
+    """
+    levels: StancePairs = {level: [] for level in LEVELS}
+    pred_comments = {c.id: c for c in pred.comments}
+    if include_posts and gold.post.stance is not None:
+        levels["messages"].append((gold.post.stance.label, _predicted_stance(pred.post, gold.id, "post")))
+    for comment in gold.comments:
+        if comment.stance is not None:
+            if comment.id not in pred_comments:
+                raise InputError(f"thread {gold.id!r}: gold comment {comment.id!r} is not in the prediction")
+            stance = _predicted_stance(pred_comments[comment.id], gold.id, "comment")
+            for level in ("comments", "messages") if include_posts else ("comments",):
+                levels[level].append((comment.stance.label, stance))
+        labelled = [c for c in comment.components if c.stance is not None]
+        if labelled:
+            holder = pred_comments.get(comment.id)
+            spans = {c.span: c for c in holder.components} if holder is not None else {}
+            for component in labelled:
+                match = spans.get(component.span)
+                levels["components"].append((component.stance.label, match.stance if match else None))  # type: ignore[union-attr]
+    return levels
+
+
+def stance_scores(rows: Iterable[StancePairs], labels: Sequence[str]) -> dict[str, Any]:
+    """The ``stance/<level>/...`` keys of the items of ``rows`` put together; a level without items is left out."""
+    rows = list(rows)
+    out: dict[str, Any] = {}
+    for level in LEVELS:
+        items = [pair for row in rows for pair in row[level]]
+        if items:
+            gold_labels = [g for g, _ in items]
+            predicted = [p for _, p in items]
+            names = [p.label if p is not None else None for p in predicted]
+            out.update(label_metrics(gold_labels, names, labels, f"stance/{level}"))
+            out.update(_calibration_metrics(gold_labels, predicted, f"stance/{level}"))
+    return out
 
 
 def stance_metrics(
@@ -174,49 +218,14 @@ def stance_metrics(
 ) -> dict[str, Any]:
     """Score predicted stances against gold ones (see the module docstring for the keys and rules).
 
-    Threads are matched by id, comments by id; every gold thread and labelled
-    comment must have its prediction (a ``ValueError`` names the first one
+    Threads are matched by id (predicted threads not in gold are ignored), comments by id; every gold
+    thread and labelled comment must have its prediction (an ``InputError`` names the first one
     missing), since the classifier reads the gold comments.
     """
-    gold_by_id = _index_threads(gold_threads, "gold")
-    pred_by_id = _index_threads(pred_threads, "predicted")
-    levels: dict[str, tuple[list[str], list[Stance | None]]] = {
-        "comments": ([], []),
-        "messages": ([], []),
-        "components": ([], []),
-    }
-    for thread_id, gold in gold_by_id.items():
-        pred = pred_by_id.get(thread_id)
-        if pred is None:
-            raise ValueError(f"gold thread {thread_id!r} has no predicted thread")
-        pred_comments = {c.id: c for c in pred.comments}
-        if include_posts and gold.post.stance is not None:
-            levels["messages"][0].append(gold.post.stance.label)
-            levels["messages"][1].append(_predicted_stance(pred.post, thread_id, "post"))
-        for comment in gold.comments:
-            if comment.stance is not None:
-                if comment.id not in pred_comments:
-                    raise ValueError(f"thread {thread_id!r}: gold comment {comment.id!r} is not in the prediction")
-                stance = _predicted_stance(pred_comments[comment.id], thread_id, "comment")
-                for level in ("comments", "messages") if include_posts else ("comments",):
-                    levels[level][0].append(comment.stance.label)
-                    levels[level][1].append(stance)
-            labelled = [c for c in comment.components if c.stance is not None]
-            if labelled:
-                holder = pred_comments.get(comment.id)
-                spans = {c.span: c for c in holder.components} if holder is not None else {}
-                for component in labelled:
-                    match = spans.get(component.span)
-                    levels["components"][0].append(component.stance.label)  # type: ignore[union-attr]
-                    levels["components"][1].append(match.stance if match else None)
-    out: dict[str, Any] = {}
-    for level, (gold_labels, predicted) in levels.items():
-        if gold_labels:
-            names = [p.label if p is not None else None for p in predicted]
-            out.update(label_metrics(gold_labels, names, labels, f"stance/{level}"))
-            out.update(_calibration_metrics(gold_labels, predicted, f"stance/{level}"))
+    pairs = align_threads(gold_threads, pred_threads, extra_predictions=True)
+    out = stance_scores((stance_pairs(g, p, include_posts=include_posts) for g, p in pairs), labels)
     if not out:
-        raise ValueError("the gold threads carry no stance labels to score")
+        raise InputError("the gold threads carry no stance labels to score")
     return out
 
 

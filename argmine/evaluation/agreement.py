@@ -1,10 +1,10 @@
-"""Inter-annotator agreement between two label sets of the same threads: ``argmine agree A.jsonl B.jsonl``.
+"""Inter-annotator agreement between two label sets of the same threads (``argmine agree A.jsonl B.jsonl``).
 
     A.jsonl, B.jsonl ──read_pair (same threads, messages, texts, else an error)──► agreement()
         stance/comments     Cohen's kappa over comments both annotators gave a stance
         stance/components   Cohen's kappa over components both marked with the same span, both with a stance
         components/label    Cohen's kappa of the component label over components with the same span
-        spans               span F1 of B against A, exact and overlap-50 (argmine.metrics.components);
+        spans               span F1 of B against A, exact and overlap-50 (argmine.evaluation.spans);
                             F1 is symmetric, so which file is "gold" does not matter for it
         counts              per-label counts of each annotator
 
@@ -17,15 +17,13 @@ expected by chance from each annotator's own label distribution. It is
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from argmine.errors import CorpusFormatError
-from argmine.metrics.components import component_metrics
+from argmine.errors import CorpusFormatError, InputError
+from argmine.evaluation.spans import component_metrics
 from argmine.readers.jsonl import read_jsonl
 from argmine.thread import Thread
 
@@ -38,7 +36,7 @@ SPAN_KEYS = (
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     """Cohen's kappa of two aligned label lists; ``None`` when undefined (empty, or chance agreement is 1)."""
     if len(a) != len(b):
-        raise ValueError(f"{len(a)} labels from the first annotator but {len(b)} from the second")
+        raise InputError(f"{len(a)} labels from the first annotator but {len(b)} from the second")
     n = len(a)
     if n == 0:
         return None
@@ -111,7 +109,7 @@ def agreement(threads_a: Sequence[Thread], threads_b: Sequence[Thread]) -> dict[
     for a in threads_a:
         b = by_id.get(a.id)
         if b is None:
-            raise ValueError(f"thread {a.id!r} is not in the second label set")
+            raise InputError(f"thread {a.id!r} is not in the second label set")
         messages_b = {m.id: m for m in b.messages()}
         for side, thread in (("a", a), ("b", b)):
             for message in thread.messages():
@@ -121,7 +119,7 @@ def agreement(threads_a: Sequence[Thread], threads_b: Sequence[Thread]) -> dict[
         for comment in a.comments:
             other = messages_b.get(comment.id)
             if other is None:
-                raise ValueError(f"thread {a.id!r}: comment {comment.id!r} is not in the second label set")
+                raise InputError(f"thread {a.id!r}: comment {comment.id!r} is not in the second label set")
             if comment.stance and other.stance:
                 comments[0].append(comment.stance.label)
                 comments[1].append(other.stance.label)
@@ -205,21 +203,3 @@ def format_agreement(result: dict[str, Any], name_a: str = "A", name_b: str = "B
                 f"{result['counts']['a'][what].get(label, 0):>10}{result['counts']['b'][what].get(label, 0):>10}"
             )
     return "\n".join(lines)
-
-
-def add_agree_arguments(parser: argparse.ArgumentParser) -> None:
-    """``argmine agree A.jsonl B.jsonl [--json]``."""
-    parser.add_argument("first", type=Path, help="the first annotator's threads (argmine JSONL)")
-    parser.add_argument("second", type=Path, help="the second annotator's labels of the same threads")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-
-def run_agree(args: argparse.Namespace) -> int:
-    """Print the agreement of the two files; exit status 0."""
-    threads_a, threads_b = read_pair(args.first, args.second)
-    result = agreement(threads_a, threads_b)
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        print(format_agreement(result, args.first.name, args.second.name))
-    return 0

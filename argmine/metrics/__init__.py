@@ -1,1 +1,0 @@
-"""Evaluation metrics: pure functions over gold and predicted threads."""
