@@ -187,7 +187,7 @@ def mine_cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
         code = main(["mine", *argv])
     else:  # the same error handling as argmine.cli.main
-        from argmine.mine import add_mine_arguments
+        from argmine.cli.mine import add_arguments as add_mine_arguments
 
         parser = argparse.ArgumentParser(prog="argmine mine")
         add_mine_arguments(parser)
