@@ -73,23 +73,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HYDRA_COMMANDS:
-        # Imported here, not at the top: Hydra takes a while to load and only these two commands use it.
-        from argmine.cli.hydra_app import run_hydra_command
+        command = argv[0]
 
-        return run_hydra_command(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        def run() -> int:
+            # Imported here, not at the top: Hydra takes a while to load and only these two commands use it.
+            from argmine.cli import hydra_app
+
+            return hydra_app.main(command, argv[1:])
+
+    else:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        )
+        command = args.command
+
+        def run() -> int:
+            return args.run(args)
+
     try:
-        return args.run(args)
+        return run()
     except (ArgmineError, ValueError, OSError) as error:
         if os.environ.get("ARGMINE_DEBUG"):
             raise
-        print(f"argmine {args.command}: error: {error}", file=sys.stderr)
+        print(f"argmine {command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"argmine {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupted:  # a train/evaluate run says whether and how it can be resumed
+        print(f"argmine {command}: {str(interrupted) or 'interrupted'}", file=sys.stderr)
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())
