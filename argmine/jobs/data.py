@@ -77,18 +77,12 @@ def gold(data: DataSettings, split: str, path: str | None = None) -> list[Thread
     """The threads of ``split`` of ``data`` (from ``path`` instead of ``data.path`` when given)."""
     if (path or data.path) is None:
         raise InputError(f"{data.name}: no corpus path given (set its path)")
-    return load_gold(
-        data.format,
-        path or data.path,
-        split=split,
-        seed=data.seed,
-        unit=data.unit,
-        component_labels=data.component_labels,
-        relation_polarity=data.relation_polarity,
-        stance_map=data.stance_map,
-        view=data.view,
-        limit=data.limit,
-    )
+    options = {name: getattr(data, name) for name in _READ_OPTIONS}
+    return load_gold(data.format, path or data.path, split=split, **options)
+
+
+# The fields of DataSettings that say how to read and relabel a split (load_gold's keywords).
+_READ_OPTIONS = ("seed", "unit", "component_labels", "relation_polarity", "stance_map", "view", "limit")
 
 
 def relabel_components(thread: Thread, mapping: Mapping[str, str]) -> Thread:

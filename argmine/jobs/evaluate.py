@@ -73,22 +73,11 @@ def run_evaluation(
             # report.md, confusion_*.png, errors.html (per part when a pipeline has two);
             # the bootstrap intervals go into metrics.json as <key>/ci95.
             folder = run_dir / kind if len(parts) > 1 else run_dir
-            metrics.update(
-                write_evaluation_report(
-                    folder,
-                    threads,
-                    predicted,
-                    metrics,
-                    kind=kind,
-                    labels=labels,
-                    checkpoint=checkpoint,
-                    data_name=data.name,
-                    split=data.split,
-                    bootstrap=settings.bootstrap,
-                    seed=settings.bootstrap_seed,
-                    include_posts=settings.include_posts,
-                )
-            )
+            report = write_evaluation_report(folder, threads, predicted, metrics, kind=kind, labels=labels,
+                                             checkpoint=checkpoint, data_name=data.name, split=data.split,
+                                             bootstrap=settings.bootstrap, seed=settings.bootstrap_seed,
+                                             include_posts=settings.include_posts)
+            metrics.update(report)
     write_json(run_dir / "metrics.json", metrics)
     return metrics
 

@@ -155,14 +155,14 @@ def run_training(
     checkpoint = run_dir / "checkpoint"
     writer = is_rank0()  # under torchrun all ranks train; rank 0 alone writes the run folder
     labels = {"components": model_labels(data.component_labels or {}), "stance": list(data.stance_labels)}
-    main = (data.name, train, dev)
+    threads = _Threads(labels, (data.name, train, dev), extras)
     if task.kind == "components":
         components_train = _for("components", train, extras)
         metrics = _train_components(settings, labels, components_train, dev, checkpoint, state_dir, info)
     elif task.kind == "stance":
-        metrics = _train_stance(settings, labels, main, extras, checkpoint, state_dir, info)
+        metrics = _train_stance(settings, threads, checkpoint, state_dir, info)
     else:
-        metrics = _train_both(settings, labels, main, extras, run_dir, info, writer)
+        metrics = _train_both(settings, threads, run_dir, info, writer)
     metrics = {key: value for key, value in metrics.items() if key != "checkpoint"}
     if writer:
         write_json(run_dir / "metrics.json", metrics)
@@ -170,20 +170,21 @@ def run_training(
     return metrics
 
 
-def _train_both(
-    settings: RunSettings,
-    labels: dict[str, list[str]],
-    main: tuple[str, list, list | None],
-    extras: dict[str, tuple[str, list, list]],
-    run_dir: Path,
-    info: dict,
-    writer: bool,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Threads:
+    """What a run trains on: the model's labels, the main data's (name, train, dev) threads, the extras."""
+
+    labels: dict[str, list[str]]
+    main: tuple[str, list, list | None]
+    extras: dict[str, tuple[str, list, list]]
+
+
+def _train_both(settings: RunSettings, threads: _Threads, run_dir: Path, info: dict, writer: bool) -> dict[str, Any]:
     """task=both: the segmenter, then the stance half, joined into ``run_dir/checkpoint``."""
     from argmine.pipeline import ArgumentMiner
 
     task, trainer, state_dir, parts = settings.task, settings.trainer, run_dir / "state", run_dir / "parts"
-    _, train, dev = main
+    labels, (_, train, dev), extras = threads.labels, threads.main, threads.extras
     # The stance half: its own epochs (and learning rate, when set) under the same trainer settings.
     stance_trainer = replace(
         trainer,
@@ -203,9 +204,7 @@ def _train_both(
             "stance",
             _train_stance(
                 replace(settings, trainer=stance_trainer, model=settings.stance_model),
-                labels,
-                main,
-                extras,
+                threads,
                 parts / "stance",
                 state_dir / "stance",
                 info,
@@ -223,38 +222,15 @@ def _train_both(
     return metrics
 
 
-def _train_components(
-    settings: RunSettings,
-    labels: dict[str, list[str]],
-    train: list,
-    dev: list | None,
-    output_dir: Path,
-    state_dir: Path,
-    info: dict,
-) -> dict[str, Any]:
+def _train_components(settings: RunSettings, labels: dict[str, list[str]], train: list, dev: list | None,
+                      output_dir: Path, state_dir: Path, info: dict) -> dict[str, Any]:
     from argmine.segmenter.train import train_segmenter
 
-    return train_segmenter(
-        train,
-        dev,
-        labels=labels["components"],
-        output_dir=output_dir,
-        trainer=settings.trainer,
-        model=settings.model,
-        task=settings.task,
-        state_dir=state_dir,
-        training_info=info,
-    )
+    return train_segmenter(train, dev, labels=labels["components"], **_fit_options(settings, output_dir, state_dir, info))
 
 
 def _train_stance(
-    settings: RunSettings,
-    labels: dict[str, list[str]],
-    main: tuple[str, list, list | None],
-    extras: dict[str, tuple[str, list, list]],
-    output_dir: Path,
-    state_dir: Path,
-    info: dict,
+    settings: RunSettings, threads: _Threads, output_dir: Path, state_dir: Path, info: dict
 ) -> dict[str, Any]:
     """The stance half on the main data's (name, train, dev) threads and the extras that train stance.
 
@@ -269,18 +245,19 @@ def _train_stance(
     def examples(threads: list, corpus: str) -> list:
         return [replace(e, corpus=corpus) for e in stance_examples(threads, task.level, include_posts=task.include_posts)]
 
-    name, train, dev = main
+    name, train, dev = threads.main
     sources = [(name, train, dev or [])] + [
-        (key, threads, extra_dev) for key, (use, threads, extra_dev) in extras.items() if use in ("stance", "both")
+        (key, extra, extra_dev) for key, (use, extra, extra_dev) in threads.extras.items() if use in ("stance", "both")
     ]
     return train_stance(
-        [e for corpus, threads, _ in sources for e in examples(threads, corpus)],
-        [e for corpus, _, threads in sources for e in examples(threads, corpus)],
-        labels=labels["stance"],
-        output_dir=output_dir,
-        trainer=settings.trainer,
-        model=settings.model,
-        task=task,
-        state_dir=state_dir,
-        training_info=info,
+        [e for corpus, part, _ in sources for e in examples(part, corpus)],
+        [e for corpus, _, part in sources for e in examples(part, corpus)],
+        labels=threads.labels["stance"],
+        **_fit_options(settings, output_dir, state_dir, info),
     )
+
+
+def _fit_options(settings: RunSettings, output_dir: Path, state_dir: Path, info: dict) -> dict[str, Any]:
+    """The keywords both trainers take: where to save, the settings, the run state, what to record."""
+    return {"output_dir": output_dir, "trainer": settings.trainer, "model": settings.model, "task": settings.task,
+            "state_dir": state_dir, "training_info": info}
