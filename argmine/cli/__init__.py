@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return run()
-    except (ArgmineError, ValueError, OSError) as error:
+    except (ArgmineError, OSError) as error:
         if os.environ.get("ARGMINE_DEBUG"):
             raise
         print(f"argmine {command}: error: {error}", file=sys.stderr)

@@ -42,6 +42,7 @@ from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from argmine.cli import evaluate as evaluate_job
 from argmine.cli import run_folders
@@ -119,8 +120,11 @@ def main(command: str, argv: Sequence[str]) -> int:
                 message += f"; resumable with: {run_folders.resume_command(command, rest, run_dir)}"
             run_folders.log_to_files(message)
             raise RunInterrupted(message) from None
-        except (ArgmineError, ValueError, OSError) as error:
-            # The CLI prints the one line; the log file keeps it where the folder is kept.
+        except (ArgmineError, OSError, OmegaConfBaseException) as error:
+            # Bad input, a file error, or a config the job could not read (an interpolation that fails):
+            # the CLI prints the one line; the log file keeps it where the folder is kept.
+            if isinstance(error, OmegaConfBaseException):
+                error = hydra_error(error, CONF_DIR, command, rest) or ArgmineError(str(error))
             run_folders.log_to_files(f"error: {error}")
             if rank == 0:
                 run_folders.tidy(run_dir)
