@@ -13,9 +13,8 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
+from argmine.errors import ArgmineError, InputError
 from argmine.io_utils import read_text
-
-from argmine.errors import ArgmineError
 
 DEFAULT_MODEL = "argmine-threads-minilm"  # what `argmine mine` loads without --checkpoint
 CONF_ENV = "ARGMINE_CONF"
@@ -101,6 +100,6 @@ def listing(what: str) -> list[tuple[str, str]]:
     if what == "models":
         return [(folder.name, card_description(folder)) for folder in model_dirs()]
     if what not in _CONF_GROUPS:
-        raise ValueError(f"argmine list: expected one of {', '.join(LISTS)}, got {what!r}")
+        raise InputError(f"argmine list: expected one of {', '.join(LISTS)}, got {what!r}")
     group = conf_dir() / _CONF_GROUPS[what]
     return [(path.stem, yaml_description(path)) for path in sorted(group.glob("*.yaml"))]

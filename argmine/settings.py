@@ -57,14 +57,14 @@ def is_device_name(name: object) -> bool:
 
 def _choice(name: str, value: object, choices: Sequence[str]) -> None:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _at_least(name: str, value: float | None, low: float, *, optional: bool = False) -> None:
     if value is None and optional:
         return
     if value is None or value < low:
-        raise ValueError(f"{name} must be at least {low:g}{' or null' if optional else ''}, got {value!r}")
+        raise SettingsError(f"{name} must be at least {low:g}{' or null' if optional else ''}, got {value!r}")
 
 
 # -- conf/trainer ------------------------------------------------------------------------------------
@@ -97,18 +97,18 @@ class TrainSettings:
     def __post_init__(self) -> None:
         _at_least("epochs", self.epochs, 1)
         if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise SettingsError(f"learning_rate must be positive, got {self.learning_rate}")
         _at_least("batch_size", self.batch_size, 1)
         _at_least("max_tokens", self.max_tokens, 1, optional=True)
         _at_least("weight_decay", self.weight_decay, 0)
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise SettingsError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be positive, got {self.max_grad_norm}")
+            raise SettingsError(f"max_grad_norm must be positive, got {self.max_grad_norm}")
         _at_least("max_steps", self.max_steps, 1, optional=True)
         _at_least("threads", self.threads, 1, optional=True)
         if self.device is not None and not is_device_name(self.device):
-            raise ValueError(f"device must be one of {', '.join(DEVICES)}, cuda:N or None, got {self.device!r}")
+            raise SettingsError(f"device must be one of {', '.join(DEVICES)}, cuda:N or None, got {self.device!r}")
 
 
 # -- conf/model: one dataclass per classifier kind -----------------------------------------------------
@@ -133,13 +133,13 @@ class TransformerSettings:
         _at_least("lora_rank", self.lora_rank, 1)
         _at_least("lora_alpha", self.lora_alpha, 1)
         if not 0 <= self.lora_dropout < 1:
-            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+            raise SettingsError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         _at_least("full_top_layers", self.full_top_layers, 0)
         if self.finetune == "full" and self.full_top_layers:
-            raise ValueError("full_top_layers applies to LoRA; finetune=full already trains every layer")
+            raise SettingsError("full_top_layers applies to LoRA; finetune=full already trains every layer")
         _at_least("max_length", self.max_length, 8)
         if not 0 <= self.stride <= self.max_length // 2:
-            raise ValueError(f"stride must be between 0 and max_length / 2 = {self.max_length // 2}, got {self.stride}")
+            raise SettingsError(f"stride must be between 0 and max_length / 2 = {self.max_length // 2}, got {self.stride}")
 
 
 SKLEARN_C = (1.0, 0.25, 4.0)
@@ -147,7 +147,7 @@ SKLEARN_C = (1.0, 0.25, 4.0)
 
 def _check_sklearn(c_values: Sequence[float], max_features: int) -> None:
     if not c_values or any(c <= 0 for c in c_values):
-        raise ValueError(f"sklearn_c must be a non-empty list of positive numbers, got {list(c_values)}")
+        raise SettingsError(f"sklearn_c must be a non-empty list of positive numbers, got {list(c_values)}")
     _at_least("sklearn_max_features", max_features, 1)
 
 
@@ -174,9 +174,9 @@ class PoolSettings:
 
     def __post_init__(self) -> None:
         if not 0 < self.holdout < 1:
-            raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
+            raise SettingsError(f"holdout must be in (0, 1), got {self.holdout}")
         if not self.weights or any(not 0 <= w <= 1 for w in self.weights):
-            raise ValueError(f"weights: the weight grid must be values in [0, 1], got {list(self.weights)}")
+            raise SettingsError(f"weights: the weight grid must be values in [0, 1], got {list(self.weights)}")
 
 
 @dataclass(frozen=True)
@@ -223,12 +223,12 @@ class PairSettings:
     def __post_init__(self) -> None:
         unknown = [f for f in self.features if f not in PAIR_FEATURE_BLOCKS]
         if not self.features or unknown:
-            raise ValueError(f"features must be some of {', '.join(PAIR_FEATURE_BLOCKS)}, got {list(self.features)}")
+            raise SettingsError(f"features must be some of {', '.join(PAIR_FEATURE_BLOCKS)}, got {list(self.features)}")
         _at_least("window", self.window, 8)
         if not 0 <= self.stride < self.window - 2:
-            raise ValueError(f"stride must be between 0 and window − 3 = {self.window - 3}, got {self.stride}")
+            raise SettingsError(f"stride must be between 0 and window − 3 = {self.window - 3}, got {self.stride}")
         if not self.pair_c or any(c <= 0 for c in self.pair_c):
-            raise ValueError(f"pair_c must be a non-empty list of positive numbers, got {list(self.pair_c)}")
+            raise SettingsError(f"pair_c must be a non-empty list of positive numbers, got {list(self.pair_c)}")
         _choice("balance", self.balance, PAIR_BALANCES)
 
 
@@ -302,7 +302,7 @@ class BothTask(StanceTask):
         _choice("context", self.segmenter_context, CONTEXTS)
         _at_least("stance_epochs", self.stance_epochs, 1)
         if self.stance_learning_rate is not None and not self.stance_learning_rate > 0:
-            raise ValueError(f"stance_learning_rate must be positive or null, got {self.stance_learning_rate}")
+            raise SettingsError(f"stance_learning_rate must be positive or null, got {self.stance_learning_rate}")
 
     @property
     def segmenter_context(self) -> str:

@@ -14,7 +14,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from argmine.experiment import CONF_DIR, run_evaluate, run_train
+from argmine.cli.evaluate import run_evaluate
+from argmine.cli.hydra_app import CONF_DIR
+from argmine.cli.train import run_train
 from tiny_models import build_encoder
 
 REPO = Path(__file__).resolve().parent.parent

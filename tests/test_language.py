@@ -14,7 +14,7 @@ import pytest
 from tiny_models import TEXTS, build_pipeline_parts, mine_cli
 
 from argmine.language import MIN_CHARS, clean, detect_language, language_meta
-from argmine.mine import mark_unsure
+from argmine.cli.mine import mark_unsure
 from argmine.pipeline import ArgumentMiner
 from argmine.readers.text import read_text_page
 from argmine.rendering import UNSURE_KEY, is_unsure, to_html, to_markdown, to_text_summary

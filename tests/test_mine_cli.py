@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from tiny_models import TEXTS, build_pipeline_parts, cli_is_wired, edit_meta, mine_cli
 
-import argmine.mine as mine_module
+import argmine.cli.mine as mine_module
 from argmine.checkpoint import META_FILE
-from argmine.mine import input_format_of, output_format, run_mine
+from argmine.cli.mine import input_format_of, output_format, run as run_mine
 from argmine.pipeline import ArgumentMiner
 from argmine.thread import Comment, Post, Thread
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from argmine.cli import main, post_argument
+from argmine.cli import main
+from argmine.cli.inputs import post_argument
 from argmine.errors import ArgmineError, CorpusFormatError, InvalidThreadError
 from argmine.io_utils import atomic_write, read_text
 from argmine.readers.brat import read_brat

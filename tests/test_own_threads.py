@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from argmine.data import load_gold
+from argmine.jobs.data import load_gold
 from argmine.io_utils import read_text
 from argmine.readers.jsonl import read_jsonl
 from argmine.readers.text import read_text_page

@@ -128,8 +128,8 @@ def test_debagreement_one_file(tmp_path: Path) -> None:
 def test_debagreement_stance_map_of_the_data_config(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
-    from argmine.data import load_gold
-    from argmine.experiment import CONF_DIR
+    from argmine.jobs.data import load_gold
+    from argmine.cli.hydra_app import CONF_DIR
 
     data = OmegaConf.load(CONF_DIR / "data" / "debagreement.yaml")
     assert data.format == "debagreement" and data.seed == 13
@@ -455,8 +455,8 @@ def test_lei_missing_column_wrong_encoding_and_cli(tmp_path: Path, capsys) -> No
 def test_lei_stance_map_of_the_data_config(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
-    from argmine.data import load_gold
-    from argmine.experiment import CONF_DIR
+    from argmine.jobs.data import load_gold
+    from argmine.cli.hydra_app import CONF_DIR
 
     data = OmegaConf.load(CONF_DIR / "data" / "lei2022.yaml")
     assert data.format == "lei2022" and data.seed == 13

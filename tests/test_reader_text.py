@@ -412,7 +412,7 @@ def test_other_platforms_as_copied_from_a_browser(page: str, authors: list[str],
 
 
 def test_skipped_chrome_is_counted_in_meta_and_in_stats() -> None:
-    from argmine.stats import format_stats, thread_stats
+    from argmine.cli.stats import format_stats, thread_stats
 
     thread = parse_text_page(PAGE, post="The council should build a bridge.")
     # count line, 5 avatar lines, name and age lines (4), Expand lines (4), footers (Like, Reply, Share,

@@ -292,7 +292,7 @@ def write_tiny_corpus(path: Path, seed: int, noise: float) -> None:
 
 def test_argmine_evaluate_writes_the_report_and_intervals_into_metrics_json(tmp_path: Path) -> None:
     """The Hydra entry point end to end, with the scikit-learn stance baseline (no encoder needed)."""
-    from argmine.experiment import main
+    from argmine.cli.hydra_app import main
 
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     write_tiny_corpus(train, seed=0, noise=0.0)

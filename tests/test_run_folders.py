@@ -101,14 +101,14 @@ def _interrupt(resumable: bool):
 
 
 def test_ctrl_c_before_anything_was_trained_says_interrupted_and_leaves_nothing(capsys, in_tmp, monkeypatch):
-    monkeypatch.setattr("argmine.experiment.run_train", _interrupt(resumable=False))
+    monkeypatch.setattr("argmine.cli.train.run_train", _interrupt(resumable=False))
     code, _, err = run(capsys, "train", "data=own_threads")
     assert code == 130 and one_line(err) == "argmine train: interrupted"
     assert not (in_tmp / "runs").exists()
 
 
 def test_ctrl_c_during_training_says_how_to_resume(capsys, in_tmp, monkeypatch):
-    monkeypatch.setattr("argmine.experiment.run_train", _interrupt(resumable=True))
+    monkeypatch.setattr("argmine.cli.train.run_train", _interrupt(resumable=True))
     code, _, err = run(capsys, "train", "data=own_threads", "trainer.epochs=3")
     assert code == 130
     line = one_line(err)
@@ -122,7 +122,7 @@ def test_ctrl_c_during_training_says_how_to_resume(capsys, in_tmp, monkeypatch):
 
 def test_an_evaluation_run_folder_is_named_after_its_checkpoint_and_data(capsys, in_tmp, monkeypatch):
     seen = []
-    monkeypatch.setattr("argmine.experiment.run_evaluate", lambda cfg, run_dir: seen.append(run_dir) or {"n": 1})
+    monkeypatch.setattr("argmine.cli.evaluate.run_evaluate", lambda cfg, run_dir: seen.append(run_dir) or {"n": 1})
     for checkpoint in ("models/argmine-threads-minilm/", "runs/cmv_stance/seed13/checkpoint"):
         assert run(capsys, "evaluate", f"checkpoint={checkpoint}", "data=own_threads")[0] == 0
     assert [p.relative_to(in_tmp).parent for p in seen] == [

@@ -17,7 +17,9 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from argmine import settings as S
-from argmine.experiment import CONF_DIR, evaluate_settings, run_evaluate, run_train, train_settings
+from argmine.cli.evaluate import evaluate_settings, run_evaluate
+from argmine.cli.hydra_app import CONF_DIR
+from argmine.cli.train import run_train, train_settings
 from tiny_models import build_encoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,7 +96,7 @@ def test_a_bad_value_fails_in_milliseconds_naming_its_key_before_any_data_loads(
     def no_loading(*args, **kwargs):
         raise AssertionError("data loaded before the settings were checked")
 
-    monkeypatch.setattr("argmine.experiment.load_gold", no_loading)
+    monkeypatch.setattr("argmine.jobs.data.load_gold", no_loading)
     cfg = _compose("train", ["experiment=cmv_stance", "data.path=/nowhere", override])
     began = time.perf_counter()
     with pytest.raises(S.SettingsError, match=message):

@@ -152,7 +152,9 @@ def build_stance(encoder: Path, *, labels: tuple[str, ...] = STANCE_LABELS):
 
 def build_trained_stance(encoder: Path, inputs: Sequence, gold: Sequence[str], *, steps: int = 12):
     """``build_stance`` trained for ``steps`` batches on ``inputs`` (StanceInput or (post, text)) and their labels."""
-    from argmine.training import TrainSettings, fit, seed_everything
+    from argmine.runtime import seed_everything
+    from argmine.settings import TrainSettings
+    from argmine.training.loop import fit
 
     classifier = build_stance(encoder)
     rows = classifier.tokenize(list(inputs))
@@ -224,7 +226,7 @@ def mine_cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
         code = main(["mine", *argv])
     else:  # the same error handling as argmine.cli.main
-        from argmine.mine import add_mine_arguments
+        from argmine.cli.mine import add_arguments as add_mine_arguments
 
         parser = argparse.ArgumentParser(prog="argmine mine")
         add_mine_arguments(parser)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from argmine.data import load_gold
+from argmine.jobs.data import load_gold
 from argmine.evaluation.spans import message_component_metrics
 from argmine.readers.jsonl import read_jsonl
 from argmine.readers.text import read_text_page

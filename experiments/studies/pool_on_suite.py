@@ -26,7 +26,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from argmine.experiment import _gold
+from argmine.cli.train import data_settings
+from argmine.jobs.data import gold as read_gold
 from argmine.evaluation.stance import suite_metrics
 from argmine.resources import conf_dir
 from argmine.stance.baseline import SklearnStanceClassifier
@@ -45,7 +46,7 @@ def suite_examples(data_root: str) -> list:
         )
     out = []
     for name, data in cfg.suite.items():
-        gold = _gold(data, data.split)
+        gold = read_gold(data_settings(data), data.split)
         out += [replace(e, corpus=str(name)) for e in stance_examples(gold, data.get("stance_level") or "both")]
     return out
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from argmine.mine import DEFAULT_CHECKPOINT
+from argmine.cli.mine import DEFAULT_CHECKPOINT
 from argmine.pipeline import ArgumentMiner
 from argmine.readers.jsonl import read_jsonl
 from argmine.readers.text import read_text_page

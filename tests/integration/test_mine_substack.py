@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tiny_models import mine_cli
 
-from argmine.mine import DEFAULT_CHECKPOINT
+from argmine.cli.mine import DEFAULT_CHECKPOINT
 from argmine.pipeline import ArgumentMiner
 from argmine.readers.text import read_text_page
 

@@ -1,12 +1,32 @@
-"""Counts that describe a set of threads: what ``argmine stats`` prints."""
+"""``argmine stats --format F SRC [--json]``: counts of threads, components, relations and stances.
+
+``thread_stats`` counts what a reader produced, including what it skipped or repaired
+(``argmine convert`` prints a line of it too); ``format_stats`` is the table the command prints.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from argmine.cli.inputs import add_input_arguments, read_input
 from argmine.thread import Thread
+
+HELP = "count threads, components, relations and stances"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    stats = thread_stats(read_input(args))
+    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    return 0
 
 
 def thread_stats(threads: Iterable[Thread]) -> dict[str, Any]:

@@ -56,7 +56,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import argmine.resources
-from argmine.errors import ArgmineError
+from argmine.cli.inputs import post_argument
+from argmine.errors import ArgmineError, InputError
 from argmine.precision import DEFAULT_PRECISION, PRECISIONS
 from argmine.thread import Stance, Thread
 
@@ -77,8 +78,11 @@ OUTPUT_SUFFIXES = {
 DEFAULT_CHECKPOINT = argmine.resources.default_model()  # in the installed wheel, or models/ of a checkout
 
 
-def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``argmine mine``; also sets ``run=run_mine`` as the parser's default action."""
+HELP = "claims, premises and stance toward the post in a new thread"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``argmine mine``."""
     parser.description = "Find claims and premises in a thread and the stance of each comment toward the post."
     parser.add_argument("input", type=Path, metavar="INPUT", help="a .txt comment page, a .jsonl file or a corpus folder")
     parser.add_argument(
@@ -113,13 +117,11 @@ def add_mine_arguments(parser: argparse.ArgumentParser) -> None:
         help="show a stance whose score is below X (0 to 1) as unsure in the text, Markdown and HTML views; "
         "JSON keeps its label and score and adds \"below_min_score\": X to it (default: off, every stance shown)",
     )
-    parser.set_defaults(run=run_mine)
 
 
-def run_mine(args: argparse.Namespace) -> int:
-    """Run ``argmine mine``; bad input raises ``ArgmineError`` / ``ValueError`` / ``OSError`` (one-line errors)."""
+def run(args: argparse.Namespace) -> int:
+    """Run ``argmine mine``; bad input raises ``ArgmineError`` or ``OSError`` (one-line errors)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from argmine.cli import post_argument  # here, not at the top: argmine.cli imports this module
     from argmine.readers import read_threads
 
     source = Path(args.input)
@@ -135,7 +137,7 @@ def run_mine(args: argparse.Namespace) -> int:
     if output is not None and output.exists() and output.resolve() == source.resolve():
         raise ArgmineError(f"--output {output} is the input file; write the result elsewhere")
     if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
     min_score = getattr(args, "min_stance_score", None)
     if min_score is not None and not 0.0 <= min_score <= 1.0:  # also refuses nan
         raise ArgmineError(f"--min-stance-score must lie between 0 and 1 (a stance score), got {min_score}")
@@ -185,9 +187,9 @@ def run_mine(args: argparse.Namespace) -> int:
 
 
 def input_format_of(source: Path) -> str:
-    """The input format a path implies: ``text`` for .txt, ``jsonl`` for .jsonl; otherwise a ValueError."""
+    """The input format a path implies: ``text`` for .txt, ``jsonl`` for .jsonl; otherwise an InputError."""
     if source.is_dir():
-        raise ValueError(f"{source} is a folder: give --format (cmv, rumoureval or brat)")
+        raise InputError(f"{source} is a folder: give --format (cmv, rumoureval or brat)")
     return _format_of_suffix(source, INPUT_SUFFIXES, f"{source}", f"--format ({', '.join(INPUT_FORMATS)})")
 
 
@@ -203,7 +205,7 @@ def output_format(to: str | None, output: Path | None, *, terminal: bool) -> str
 def _format_of_suffix(path: Path, formats: dict[str, str], what: str, option: str) -> str:
     fmt = formats.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{what}: cannot tell the format from the suffix {path.suffix or '(none)'!r}; give {option}")
+        raise InputError(f"{what}: cannot tell the format from the suffix {path.suffix or '(none)'!r}; give {option}")
     return fmt
 
 
@@ -243,7 +245,7 @@ def write_threads(threads: Iterable[Thread], to: str, handle: IO[str]) -> int:
         elif to == "text":
             handle.write(("\n" if count else "") + to_text_summary(thread))
         else:
-            raise ValueError(f"unknown output format {to!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+            raise InputError(f"unknown output format {to!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
         count += 1
     if to == "json":
         handle.write("\n]\n")
