@@ -50,7 +50,7 @@ from argmine.checkpoint import (
     staged_checkpoint,
     verify_base_encoder,
 )
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.precision import convert, merge_lora
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,9 @@ def build_model(
     Seed torch first for a reproducible head.
     """
     if finetune not in FINETUNES:
-        raise ValueError(f"finetune must be one of {', '.join(FINETUNES)}, got {finetune!r}")
+        raise InputError(f"finetune must be one of {', '.join(FINETUNES)}, got {finetune!r}")
     if finetune == "full" and lora.full_top_layers:
-        raise ValueError("full_top_layers applies to LoRA fine-tuning; finetune=full already trains every layer")
+        raise InputError("full_top_layers applies to LoRA fine-tuning; finetune=full already trains every layer")
     folder = resolve_encoder(encoder)
     check_loadable(folder)
     tokenizer = load_tokenizer(folder)
@@ -121,7 +121,7 @@ def build_model(
     max_length = settings["max_length"]
     positions = getattr(model.config, "max_position_embeddings", max_length)
     if not min_length <= max_length <= positions:
-        raise ValueError(
+        raise InputError(
             f"max_length must be between {min_length} and the encoder's {positions} positions, got {max_length}"
         )
     settings = dict(settings)
@@ -129,7 +129,7 @@ def build_model(
         from peft import LoraConfig, get_peft_model
 
         if lora.rank < 1:
-            raise ValueError(f"the LoRA rank must be at least 1, got {lora.rank}")
+            raise InputError(f"the LoRA rank must be at least 1, got {lora.rank}")
         settings["lora"] = lora.record()
         layers, full_layers = _split_layers(model, lora.full_top_layers)
         config = LoraConfig(
@@ -147,7 +147,7 @@ def build_model(
         wrapped = [name for name, _ in model.named_modules() if name.endswith(".modules_to_save")]
         missing = [layer for layer in full_layers if not any(n.endswith(f"{layer}.modules_to_save") for n in wrapped)]
         if missing:
-            raise ValueError(f"the encoder has no module {missing[0]!r} to train in full (needs a BERT-style layout)")
+            raise InputError(f"the encoder has no module {missing[0]!r} to train in full (needs a BERT-style layout)")
     meta = CheckpointMeta(
         kind=kind,
         labels=tuple(labels),
@@ -385,7 +385,7 @@ def _split_layers(model: nn.Module, full_top_layers: int) -> tuple[list[int], li
         return [], []
     count = getattr(model.config, "num_hidden_layers", None)
     if not isinstance(count, int) or not 0 < full_top_layers < count:
-        raise ValueError(
+        raise InputError(
             f"full_top_layers must be between 1 and the encoder's layers minus one ({count}), got {full_top_layers}; "
             "to train every layer use finetune=full"
         )

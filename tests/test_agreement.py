@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from argmine._cli_agree import add_agree_arguments, run_agree
+from argmine.cli.agree import add_arguments as add_agree_arguments, run as run_agree
 from argmine.errors import CorpusFormatError
 from argmine.evaluation.agreement import agreement, cohen_kappa, read_pair
 from argmine.readers.jsonl import write_jsonl

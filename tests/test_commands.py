@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argmine._cli_report import add_report_arguments, run_report
+from argmine.cli.report import add_arguments as add_report_arguments, run as run_report
 from argmine.commands import portable_command
 
 REPO = Path(__file__).resolve().parent.parent

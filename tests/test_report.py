@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from argmine.errors import ArgmineError
-from argmine._cli_report import add_report_arguments, run_report
+from argmine.cli.report import add_arguments as add_report_arguments, run as run_report
 from argmine.evaluation.bootstrap import bootstrap_intervals, thread_statistics
 from argmine.evaluation.disagreements import error_rows
 from argmine.evaluation.glossary import HEADLINE, describe_metric

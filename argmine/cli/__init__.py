@@ -26,14 +26,8 @@ import sys
 from collections.abc import Sequence
 
 from argmine import __version__
-from argmine.cli import convert, listing, mine, stats
+from argmine.cli import agree, convert, listing, mine, report, stats
 from argmine.errors import ArgmineError
-
-# -- commands whose code lives outside this package (moved here by the lead at merge) ----------------
-from argmine._cli_agree import add_agree_arguments, run_agree
-from argmine._cli_report import add_report_arguments, run_report
-
-# --------------------------------------------------------------------------------------------------------
 
 log = logging.getLogger("argmine")
 
@@ -59,10 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("convert", convert.HELP, convert.add_arguments, convert.run)
     command("stats", stats.HELP, stats.add_arguments, stats.run)
     command("mine", mine.HELP, mine.add_arguments, mine.run)
-    command("report", "aggregate run folders (seed sweeps) into tables, plots, RESULTS.md",
-            add_report_arguments, run_report)
-    command("agree", "agreement between two label sets of the same threads (kappa, span F1)",
-            add_agree_arguments, run_agree)
+    command("report", report.HELP, report.add_arguments, report.run)
+    command("agree", agree.HELP, agree.add_arguments, agree.run)
     command("list", listing.HELP, listing.add_arguments, listing.run)
     return parser
 

@@ -45,7 +45,7 @@ from argmine.checkpoint import (
     require_files,
     staged_checkpoint,
 )
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.io_utils import write_json
 from argmine.precision import resolve_precision
 from argmine.stance.inputs import StanceInput, TextPair, as_input
@@ -186,17 +186,17 @@ class SklearnStanceClassifier(SavedModel):
 
         labels = tuple(labels)
         if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError(f"labels must be at least two distinct strings, got {list(labels)}")
+            raise InputError(f"labels must be at least two distinct strings, got {list(labels)}")
         if len(inputs) != len(gold):
             raise ValueError(f"{len(inputs)} inputs but {len(gold)} labels")
         _check_gold(gold, labels, "training")
         absent = [label for label in labels if label not in set(gold)]
         if absent:
-            raise ValueError(f"labels {absent} have no training example; drop them from labels or add data")
+            raise InputError(f"labels {absent} have no training example; drop them from labels or add data")
         if not c_values or any(c <= 0 for c in c_values):
-            raise ValueError(f"c_values must be positive numbers, got {list(c_values)}")
+            raise InputError(f"c_values must be positive numbers, got {list(c_values)}")
         if len(c_values) > 1 and not dev_inputs:
-            raise ValueError("choosing among several c_values needs dev examples")
+            raise InputError("choosing among several c_values needs dev examples")
         _check_gold(dev_gold, labels, "dev")
         items = [as_input(x) for x in inputs]
         blocks = [
@@ -336,7 +336,7 @@ class SklearnStanceClassifier(SavedModel):
 def _check_gold(gold: Sequence[str], labels: Sequence[str], what: str) -> None:
     unknown = sorted({g for g in gold if g not in labels})
     if unknown:
-        raise ValueError(f"{what} labels {unknown} are not among the labels {list(labels)}")
+        raise InputError(f"{what} labels {unknown} are not among the labels {list(labels)}")
 
 
 def _features(blocks: Sequence[TfidfFeatures], items: Sequence[StanceInput]) -> sparse.csr_matrix:

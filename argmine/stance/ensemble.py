@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from argmine.checkpoint import META_FILE, CheckpointMeta, SavedModel, card_scores, staged_checkpoint
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.stance.inputs import StanceInput, TextPair
 from argmine.thread import Stance
 
@@ -67,10 +67,10 @@ def split_holdout(items: Sequence[T], thread_of: Any, fraction: float, seed: int
     (the lowest draw is held out, the highest kept).
     """
     if not 0 < fraction < 1:
-        raise ValueError(f"the held-out fraction must lie strictly between 0 and 1, got {fraction}")
+        raise InputError(f"the held-out fraction must lie strictly between 0 and 1, got {fraction}")
     draws = {thread: _draw(thread, seed) for thread in {thread_of(item) for item in items}}
     if len(draws) < 2:
-        raise ValueError(f"holding out whole threads needs at least two threads, got {len(draws)}")
+        raise InputError(f"holding out whole threads needs at least two threads, got {len(draws)}")
     held_threads = {thread for thread, draw in draws.items() if draw < fraction}
     held_threads.add(min(draws, key=draws.__getitem__))
     held_threads.discard(max(draws, key=draws.__getitem__))
@@ -84,7 +84,7 @@ def label_columns(labels: Sequence[str], sklearn_only: Sequence[str]) -> list[in
     """The columns of the ``sklearn_only`` labels in ``labels`` order; a label not among them is a ValueError."""
     unknown = [label for label in sklearn_only if label not in labels]
     if unknown:
-        raise ValueError(f"sklearn_only names {unknown}, not among the labels {list(labels)}")
+        raise InputError(f"sklearn_only names {unknown}, not among the labels {list(labels)}")
     return [list(labels).index(label) for label in sklearn_only]
 
 
@@ -115,7 +115,7 @@ def choose_weight(
     from argmine.evaluation.stance import label_metrics
 
     if not grid or any(not 0 <= w <= 1 for w in grid):
-        raise ValueError(f"the weight grid must be values in [0, 1], got {list(grid)}")
+        raise InputError(f"the weight grid must be values in [0, 1], got {list(grid)}")
     scores: dict[str, float] = {}
     best: tuple[float, float] | None = None
     for weight in grid:
@@ -147,7 +147,7 @@ class EnsembleStanceClassifier(SavedModel):
                 f"the members' labels differ: transformer {list(transformer.labels)}, sklearn {list(sklearn.labels)}"
             )
         if not 0 <= weight <= 1:
-            raise ValueError(f"the pooling weight must lie in [0, 1], got {weight}")
+            raise InputError(f"the pooling weight must lie in [0, 1], got {weight}")
         self.sklearn_only_columns = label_columns(transformer.labels, sklearn_only)
         self.transformer, self.sklearn, self.weight, self.meta = transformer, sklearn, float(weight), meta
         self.sklearn_only = tuple(sklearn_only)

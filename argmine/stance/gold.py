@@ -34,6 +34,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
+from argmine.errors import InputError
 from argmine.thread import Component, Post, Stance, Thread
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,10 @@ POLARITIES = (SUPPORT, ATTACK, NONE)
 def check_polarity_map(relation_polarity: Mapping[str, str]) -> None:
     """Raise ``ValueError`` unless every value is ``support``, ``attack`` or ``none``."""
     if not relation_polarity:
-        raise ValueError("relation_polarity is empty: map each relation label to support, attack or none")
+        raise InputError("relation_polarity is empty: map each relation label to support, attack or none")
     bad = {label: value for label, value in relation_polarity.items() if value not in POLARITIES}
     if bad:
-        raise ValueError(f"relation_polarity maps {bad} to values other than {', '.join(POLARITIES)}")
+        raise InputError(f"relation_polarity maps {bad} to values other than {', '.join(POLARITIES)}")
 
 
 def _component_polarities(thread: Thread, relation_polarity: Mapping[str, str]) -> dict[str, set[str]]:
@@ -58,7 +59,7 @@ def _component_polarities(thread: Thread, relation_polarity: Mapping[str, str]) 
     found: dict[str, set[str]] = {}
     for i, relation in enumerate(thread.relations):
         if relation.label not in relation_polarity:
-            raise ValueError(
+            raise InputError(
                 f"thread {thread.id!r}: relations[{i}] has label {relation.label!r}, which relation_polarity does "
                 f"not map (known: {', '.join(sorted(relation_polarity))}); add it to the data config"
             )
@@ -111,13 +112,13 @@ def map_stances(thread: Thread, mapping: Mapping[str, str]) -> Thread:
     ``mapping`` does not cover raises ``ValueError`` naming the item.
     """
     if not mapping:
-        raise ValueError("the stance mapping is empty")
+        raise InputError("the stance mapping is empty")
 
     def rename(stance: Stance | None, where: str) -> Stance | None:
         if stance is None:
             return None
         if stance.label not in mapping:
-            raise ValueError(
+            raise InputError(
                 f"thread {thread.id!r}: {where} has stance {stance.label!r}, which the mapping does not cover "
                 f"(known: {', '.join(sorted(mapping))})"
             )

@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from argmine.errors import InputError
 from argmine.thread import Comment, Thread
 
 LEVELS = ("comment", "component", "both")
@@ -127,11 +128,11 @@ def to_pair(
 ) -> TextPair:
     """The (first, second) text pair of ``item`` within ``budget`` tokens in all (special tokens excluded)."""
     if post_reserve < 0 or parent_reserve < 0:
-        raise ValueError(f"reserves must be non-negative, got post {post_reserve}, parent {parent_reserve}")
+        raise InputError(f"reserves must be non-negative, got post {post_reserve}, parent {parent_reserve}")
     separator = count_tokens(PARENT_SEPARATOR) if item.parent is not None else 0
     room = budget - separator
     if room < post_reserve + (parent_reserve if item.parent is not None else 0) + 8:
-        raise ValueError(
+        raise InputError(
             f"a budget of {budget} tokens cannot hold the post ({post_reserve}) and parent ({parent_reserve}) "
             "reserves and a text; raise max_length or lower the reserves"
         )
@@ -179,7 +180,7 @@ def component_input(thread: Thread, holder: Comment, component_text: str) -> Sta
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
-        raise ValueError(f"unknown stance level {level!r}; expected one of {', '.join(LEVELS)}")
+        raise InputError(f"unknown stance level {level!r}; expected one of {', '.join(LEVELS)}")
     return level
 
 

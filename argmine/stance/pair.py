@@ -52,7 +52,7 @@ from argmine.checkpoint import (
     staged_checkpoint,
     verify_base_encoder,
 )
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.precision import convert
 from argmine.stance.inputs import StanceInput, TextPair, as_input
 from argmine.thread import Stance
@@ -99,7 +99,7 @@ class SentenceEncoder:
 
     def __init__(self, model: nn.Module, tokenizer: Any, *, window: int = 128, stride: int = 32) -> None:
         if window < 8 or not 0 <= stride < window - 2:
-            raise ValueError(f"window must be ≥ 8 tokens and stride below window − 2, got {window} and {stride}")
+            raise InputError(f"window must be ≥ 8 tokens and stride below window − 2, got {window} and {stride}")
         self.model, self.tokenizer, self.window, self.stride = model.eval(), tokenizer, window, stride
         self.precision = "float32"  # what the weights are in: float32 unless to_precision converted them
 
@@ -175,7 +175,7 @@ def pair_features(
     """The feature rows of ``inputs`` (see ``FEATURE_BLOCKS``); each distinct text is embedded once."""
     unknown = [f for f in features if f not in FEATURE_BLOCKS]
     if unknown:
-        raise ValueError(f"unknown pair features {unknown}; expected some of {', '.join(FEATURE_BLOCKS)}")
+        raise InputError(f"unknown pair features {unknown}; expected some of {', '.join(FEATURE_BLOCKS)}")
     texts: dict[str, int] = {}
 
     def slot(text: str) -> int:

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
 from argmine.thread import Stance
 from argmine.runtime import length_bucketed_batches
@@ -134,9 +134,9 @@ class TransformerStanceClassifier(FineTunedModel):
 
         labels = tuple(labels)
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError(f"labels must be at least two distinct strings, got {list(labels)}")
+            raise InputError(f"labels must be at least two distinct strings, got {list(labels)}")
         model, tokenizer, meta = build_model(
             AutoModelForSequenceClassification,
             encoder,
@@ -158,7 +158,7 @@ class TransformerStanceClassifier(FineTunedModel):
         )
         classifier = cls(model, tokenizer, meta)
         if classifier.budget < post_reserve + parent_reserve + 24:
-            raise ValueError(
+            raise InputError(
                 f"max_length {max_length} leaves too little room after the post ({post_reserve}) and parent "
                 f"({parent_reserve}) reserves"
             )

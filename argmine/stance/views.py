@@ -14,6 +14,7 @@ keep in the view: its offsets into the essay stay in the comment's ``meta``).
 
 from __future__ import annotations
 
+from argmine.errors import InputError
 from argmine.thread import Comment, Post, Thread
 
 VIEWS = ("claims_toward_major_claim",)
@@ -47,4 +48,4 @@ def apply_view(thread: Thread, view: str | None) -> Thread | None:
         return thread
     if view == "claims_toward_major_claim":
         return claims_toward_major_claim(thread)
-    raise ValueError(f"unknown stance view {view!r}; expected one of {', '.join(VIEWS)}")
+    raise InputError(f"unknown stance view {view!r}; expected one of {', '.join(VIEWS)}")

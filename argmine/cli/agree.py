@@ -8,15 +8,17 @@ from pathlib import Path
 
 from argmine.evaluation.agreement import agreement, format_agreement, read_pair
 
+HELP = "agreement between two label sets of the same threads (kappa, span F1)"
 
-def add_agree_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``argmine agree A.jsonl B.jsonl [--json]``."""
     parser.add_argument("first", type=Path, help="the first annotator's threads (argmine JSONL)")
     parser.add_argument("second", type=Path, help="the second annotator's labels of the same threads")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def run_agree(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the agreement of the two files; exit status 0."""
     threads_a, threads_b = read_pair(args.first, args.second)
     result = agreement(threads_a, threads_b)

@@ -12,8 +12,10 @@ from pathlib import Path
 from argmine.evaluation.results import report_runs
 from argmine.evaluation.runs import IGNORED_KEYS, SEED_KEYS
 
+HELP = "aggregate run folders (seed sweeps) into tables, plots, RESULTS.md"
 
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``argmine report DIR... [--out DIR] [--results FILE]``."""
     parser.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders; every run folder below is read")
     parser.add_argument("--out", type=Path, default=None, help="where runs_summary.* go (default: the first DIR)")
@@ -28,7 +30,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         "repeatable")
 
 
-def run_report(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Summarize the run folders below ``args.dirs``; print what was written; exit status 0."""
     done = report_runs(args.dirs, out=args.out, results=args.results, force=getattr(args, "force", False),
                        seed_keys=tuple(args.seed_key or SEED_KEYS), ignore=tuple(args.ignore or IGNORED_KEYS))
