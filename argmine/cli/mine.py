@@ -29,9 +29,9 @@ What it does with what it is given:
   has no post text, so its comments get no stance (the output says so).
 * ``--precision`` picks the number format the models run in: ``float32``
   (what the dev metrics were measured in), ``bfloat16`` (fast where the CPU
-  has bf16 instructions, near-identical predictions), ``int8`` (faster still,
-  spans move: on AAE dev exact-span F1 0.594 → 0.559), or ``auto``, the
-  default (bfloat16 where native, else float32). Measured in
+  has bf16 instructions, near-identical predictions), or ``auto``, the
+  default (bfloat16 where native, else float32). int8 was dropped: it moved
+  spans (AAE dev exact-span F1 0.594 → 0.559). Measured in
   experiments/benchmarks/README.md.
 * ``--min-stance-score X`` (default off) abstains where the model is unsure:
   a stance scored below X shows as ``unsure (support 0.42)`` in the text,
@@ -110,7 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", choices=("auto", *PRECISIONS), default=DEFAULT_PRECISION,
         help=f"number format of the models (default: {DEFAULT_PRECISION}): auto = bfloat16 where the CPU has "
-        "bf16 instructions, else float32; int8 is faster but moves spans (see experiments/benchmarks)",
+        "bf16 instructions, else float32 (int8 was dropped: it moved spans, see experiments/benchmarks)",
     )
     parser.add_argument(
         "--min-stance-score", type=float, default=None, metavar="X",

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from argmine.segmenter.encoding import repair_bio, viterbi_bio, word_spans
-from argmine.thread import Component
+from argmine.thread import Component, strip_space
 
 # A written word: word characters, joined by inner apostrophes and hyphens ("don't", "self-driving").
 WORD = re.compile(r"\w+(?:['’\-]\w+)*")
@@ -156,14 +156,6 @@ def split_at_line_breaks(text: str, start: int, end: int) -> list[tuple[int, int
         position = match.end()
     pieces.append((position, end))
     return [p for p in (strip_space(text, a, b) for a, b in pieces) if p[0] < p[1]]
-
-
-def strip_space(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ on both sides), the same torch threads:
   found in it. The pipeline truncates texts at the model's 512 positions, where
   argmine reads long texts in full with overlapping windows.
 
-With ``--precision bfloat16`` / ``int8`` (repeatable) argmine runs again in
+With ``--precision bfloat16`` argmine runs again in
 that number format (``ArgumentMiner.from_pretrained(..., precision=...)``),
 and the script prints how often its components and stances agree with the
 float32 run's.
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--skip-naive", action="store_true", help="time argmine only")
-    parser.add_argument("--precision", action="append", default=[], choices=("bfloat16", "int8"),
+    parser.add_argument("--precision", action="append", default=[], choices=("bfloat16",),
                         help="also time argmine in this number format, and how often it agrees with the float32 "
                         "run (repeatable)")
     args = parser.parse_args(argv)
