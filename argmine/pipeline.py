@@ -357,7 +357,7 @@ class ArgumentMiner:
         less in memory. ``batch_size`` caps the texts (windows, stance pairs)
         per forward pass: on a 2-core CPU 8 to 16 is as fast as anything larger,
         and bigger batches of long windows get slower. torch's thread count is
-        the caller's (see ``argmine.training.use_cpu_threads``).
+        the caller's (see ``argmine.runtime.use_cpu_threads``).
         """
         if isinstance(threads, Thread):
             raise TypeError("mine_many takes an iterable of threads; use mine() for one thread")

@@ -89,7 +89,7 @@ class TrainSettings:
     max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
     # Set by the trainer, not the config: the dev metric to maximise when picking the best epoch; None: last epoch.
     select_metric: str | None = field(default=None, metadata={"config": False})
-    # auto / cpu / cuda / cuda:N (see argmine.training.pick_device); None: train where the model already is.
+    # auto / cpu / cuda / cuda:N (see argmine.training.distributed.pick_device); None: train where the model already is.
     device: str | None = "auto"
     threads: int | None = None  # torch's CPU threads; None: leave torch's setting
     resume: bool = False  # the run folder's state/ may be continued (checked by the entry point)

@@ -161,6 +161,7 @@ class _ClaimEverything:
 
     labels = ("Claim", "Premise")
     context = "none"
+    precision = "float32"  # the pipeline's number format is its parts'
 
     def predict(self, texts, *, contexts=None, batch_size=16):
         return [[make_component(t, 0, len(t), "Claim", "c1", score=0.5)] if t else [] for t in texts]
@@ -168,6 +169,7 @@ class _ClaimEverything:
 
 class _SupportEverything:
     labels = ("support", "attack", "none")
+    precision = "float32"
 
     def predict(self, inputs, *, batch_size=16):
         return [Stance("support", 0.5) for _ in inputs]

@@ -21,7 +21,7 @@ are split from Hydra's flags with Hydra's own argument parser (``get_args_parser
 ``@hydra.main`` calls), since Hydra wants its flags (``-m``, ``--cfg job``) first.
 
 Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1) every process runs ``argmine train``:
-they agree on rank 0's run folder, train data-parallel (``argmine.training.fit``), and only rank 0
+they agree on rank 0's run folder, train data-parallel (``argmine.training.loop.fit``), and only rank 0
 writes the run folder. The other ranks' Hydra output goes to a scratch folder that is deleted at
 the end, and they log warnings only.
 """

@@ -76,7 +76,7 @@ def run_settings(
 def launch() -> tuple[int, int]:
     """(RANK, WORLD_SIZE) that torchrun / accelerate launch set; (0, 1) for a process started alone.
 
-    Read from the environment rather than ``argmine.training.Launch``, so that
+    Read from the environment rather than ``argmine.training.distributed.Launch``, so that
     ``evaluate`` and the scikit-learn runs import no torch for it.
     """
     try:
