@@ -197,7 +197,8 @@ def read_run(
     info = _training_info(checkpoint)
     if not info:
         raise ArgmineError(f"{path}: a run folder needs .hydra/config.yaml (or checkpoint/argmine.json)")
-    outcome = {"seed", "command", "metrics", "history", "steps", "seconds", "best_epoch", "train_messages", "dev_messages"}
+    outcome = {"seed", "command", "metrics", "history", "steps", "seconds", "best_epoch",
+               "train_messages", "dev_messages"}
     config = flatten({k: v for k, v in info.items() if k not in outcome})
     data = info.get("data") or {}
     return RunRecord(
