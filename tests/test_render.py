@@ -171,14 +171,19 @@ def test_argument_map_caps_comments_but_the_list_keeps_all():
     assert page.count('<article class="msg comment"') == MAP_MAX_COMMENTS + 5
 
 
-def test_overlapping_components_are_listed_not_nested():
+def _overlapping_thread() -> Thread:
+    """One comment whose second component starts inside its first."""
     text = "alpha beta gamma"
-    thread = Thread(
+    return Thread(
         id="o",
         post=Post(id="p", author=None, text="post"),
         comments=[Comment(id="c", author=None, reply_to="p", text=text, components=[
             make_component(text, 0, 10, "Claim", "x"), make_component(text, 6, 16, "Premise", "y")])],
     )
+
+
+def test_overlapping_components_are_listed_not_nested():
+    thread = _overlapping_thread()
     page = to_html(thread)
     assert '<mark class="c claim" title="Claim">alpha beta</mark> gamma' in page
     assert "Overlapping components, not highlighted: Premise: beta gamma" in page
@@ -188,13 +193,7 @@ def test_errors_html_marks_overlapping_components_by_the_same_rule() -> None:
     from argmine.evaluation.disagreements import error_rows
     from argmine.rendering.errors_page import render_errors_html
 
-    text = "alpha beta gamma"
-    thread = Thread(
-        id="o",
-        post=Post(id="p", author=None, text="post"),
-        comments=[Comment(id="c", author=None, reply_to="p", text=text, components=[
-            make_component(text, 0, 10, "Claim", "x"), make_component(text, 6, 16, "Premise", "y")])],
-    )
+    thread = _overlapping_thread()
     rows, _ = error_rows([thread], [thread], kind="components")
     page = render_errors_html(rows, labels=["Claim", "Premise"], kind="components", title="t")
     # the first component is marked whole, the one starting inside it is not marked but stays in the span list
