@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import argmine.resources
+from argmine.checkpoint import CheckpointMeta, read_meta
 from argmine.cli.inputs import post_argument
 from argmine.errors import ArgmineError, InputError
 from argmine.precision import DEFAULT_PRECISION, PRECISIONS
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     min_score = getattr(args, "min_stance_score", None)
     if min_score is not None and not 0.0 <= min_score <= 1.0:  # also refuses nan
         raise ArgmineError(f"--min-stance-score must lie between 0 and 1 (a stance score), got {min_score}")
-    checkpoint = check_checkpoint(args.checkpoint)
+    checkpoint, meta = check_checkpoint(args.checkpoint)
 
     threads = read_threads(input_format, source, post=post_argument(args.post), replies=args.replies)
     first = next(threads, None)  # read errors and an empty input surface before the model loads
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     from argmine.runtime import use_cpu_threads
 
     language.preload()  # the language model loads while the pipeline does
-    miner = ArgumentMiner.from_pretrained(checkpoint, precision=args.precision)
+    miner = ArgumentMiner.from_meta(checkpoint, meta, precision=args.precision)
     use_cpu_threads()
     counter = _Counter()
     mined = miner.mine_many(
@@ -209,9 +210,12 @@ def _format_of_suffix(path: Path, formats: dict[str, str], what: str, option: st
     return fmt
 
 
-def check_checkpoint(checkpoint: Path | None) -> Path:
-    """The pipeline folder to load (``DEFAULT_CHECKPOINT`` when None), after a cheap check of its argmine.json."""
-    from argmine.checkpoint import read_meta
+def check_checkpoint(checkpoint: Path | None) -> tuple[Path, CheckpointMeta]:
+    """The pipeline folder to load (``DEFAULT_CHECKPOINT`` when None) and its argmine.json, read and checked once.
+
+    Read before the input, so that a bad checkpoint fails before a long input is parsed; the pipeline is then
+    built from this ``meta`` (``ArgumentMiner.from_meta``) without reading the file again.
+    """
 
     if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_dir():
@@ -220,8 +224,7 @@ def check_checkpoint(checkpoint: Path | None) -> Path:
                 "`argmine train experiment=threads_default ...` (see the README), or pass --checkpoint DIR"
             )
         checkpoint = DEFAULT_CHECKPOINT
-    read_meta(checkpoint, kind="pipeline")  # missing, incomplete, another kind or version: CheckpointError
-    return checkpoint
+    return checkpoint, read_meta(checkpoint, kind="pipeline")  # missing, another kind or version: CheckpointError
 
 
 def write_threads(threads: Iterable[Thread], to: str, handle: IO[str]) -> int:
