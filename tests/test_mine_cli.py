@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tiny_models import TEXTS, build_pipeline_parts, cli_is_wired, edit_meta, mine_cli
+from tiny_models import TEXTS, build_pipeline_parts, edit_meta, mine_cli
 
 import argmine.cli.mine as mine_module
 from argmine.checkpoint import META_FILE
@@ -304,8 +304,6 @@ def test_format_inference():
 
 
 def test_wired_into_the_argmine_command(checkpoint, tmp_path, capsys):
-    if not cli_is_wired():
-        pytest.skip("argmine.cli has no `mine` command yet (add_mine_arguments / run_mine are tested directly)")
     from argmine.cli import main
 
     source = write_jsonl(tmp_path / "in.jsonl", [thread(0)])

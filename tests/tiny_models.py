@@ -20,16 +20,13 @@ building takes about a second.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from argmine.checkpoint import META_FILE, encoder_fingerprint, resolve_encoder
-from argmine.errors import ArgmineError
 from argmine.thread import Component, make_component
 
 WORDS = (  # noqa: SIM905 (a vocabulary reads best as one string)
@@ -211,31 +208,11 @@ def edit_meta(folder: Path, **changes: object) -> None:
 # -- the ``argmine mine`` command ------------------------------------------------------------------
 
 
-def cli_is_wired() -> bool:
-    """Whether argmine.cli has the ``mine`` command yet."""
-    from argmine.cli import build_parser
-
-    commands = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    return any("mine" in a.choices for a in commands)
-
-
 def mine_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run ``argmine mine ARGV`` as the CLI does (through argmine.cli once it has the command): code, stdout, stderr."""
-    if cli_is_wired():
-        from argmine.cli import main
+    """Run ``argmine mine ARGV`` through ``argmine.cli.main``: exit code, stdout, stderr."""
+    from argmine.cli import main
 
-        code = main(["mine", *argv])
-    else:  # the same error handling as argmine.cli.main
-        from argmine.cli.mine import add_arguments as add_mine_arguments
-
-        parser = argparse.ArgumentParser(prog="argmine mine")
-        add_mine_arguments(parser)
-        args = parser.parse_args(argv)
-        try:
-            code = args.run(args)
-        except (ArgmineError, ValueError, OSError) as error:
-            print(f"argmine mine: error: {error}", file=sys.stderr)
-            code = 2
+    code = main(["mine", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
