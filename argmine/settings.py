@@ -87,6 +87,9 @@ class TrainSettings:
     warmup_ratio: float = 0.1  # linear warm-up over this share of the steps, then linear decay to 0
     max_grad_norm: float = 1.0
     max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
+    # float32, or bfloat16: the forward pass under torch.autocast (weights, gradients, optimizer stay float32).
+    # Fast only where the CPU has bf16 instructions (argmine.precision.native_bfloat16); dev metrics stay float32.
+    autocast: str = "float32"
     # Set by the trainer, not the config: the dev metric to maximise when picking the best epoch; None: last epoch.
     select_metric: str | None = field(default=None, metadata={"config": False})
     # auto / cpu / cuda / cuda:N (see argmine.training.distributed.pick_device); None: train where the model already is.
@@ -106,6 +109,8 @@ class TrainSettings:
         if not self.max_grad_norm > 0:
             raise SettingsError(f"max_grad_norm must be positive, got {self.max_grad_norm}")
         _at_least("max_steps", self.max_steps, 1, optional=True)
+        if self.autocast not in ("float32", "bfloat16"):
+            raise SettingsError(f"autocast must be float32 or bfloat16, got {self.autocast!r}")
         _at_least("threads", self.threads, 1, optional=True)
         if self.device is not None and not is_device_name(self.device):
             raise SettingsError(f"device must be one of {', '.join(DEVICES)}, cuda:N or None, got {self.device!r}")
@@ -250,7 +255,7 @@ class ComponentsTask:
 
     name: str = "components"
     kind: str = "components"
-    context: str | None = None  # null or none: the message alone; position: also where it sits
+    context: str | None = None  # null or none: the message alone; position: also where it sits; genre: and its kind
 
     def __post_init__(self) -> None:
         _choice("context", self.segmenter_context, CONTEXTS)

@@ -51,7 +51,7 @@ def test_every_experiment_composes_with_its_own_data(experiment):
         overrides.append("checkpoint=/somewhere/else")
     cfg = _compose(config, overrides)
     assert cfg.name
-    assert cfg.data.format in ("cmv", "aae", "rumoureval", "jsonl")
+    assert cfg.data.format in ("cmv", "aae", "rumoureval", "jsonl", "abstrct")
 
 
 def _on_own_threads(experiment: str) -> list[str]:

@@ -116,6 +116,19 @@ def test_overlap50_needs_half_of_both_spans_and_matches_once():
     assert overlap50_matches({("t", "m", 0, 5, "Claim"), ("t", "m", 5, 10, "Claim")}, {g}) == 1
 
 
+def test_overlap50_per_label_counts_each_labels_matches():
+    # gold: Claim 0-16, Premise 24-35, Claim 37-48; predicted: Claim 0-12 (12 of 16: a match), Premise 24-35
+    # (exact), Premise 37-48 (right span, wrong label: no match for either label)
+    gold = [c(0, 16, "Claim"), c(24, 35, "Premise", "y"), c(37, 48, "Claim", "z")]
+    pred = [c(0, 12, "Claim"), c(24, 35, "Premise", "y"), c(37, 48, "Premise", "z")]
+    m = message_component_metrics([("t", "m", TEXT)], [gold], [pred])
+    assert m["components/span_overlap50/Claim/precision"] == 1.0  # 1 of 1 predicted claims
+    assert m["components/span_overlap50/Claim/recall"] == 0.5  # 1 of 2 gold claims
+    assert m["components/span_overlap50/Premise/precision"] == 0.5
+    assert m["components/span_overlap50/Premise/recall"] == 1.0
+    assert m["components/span_overlap50/micro_recall"] == pytest.approx(2 / 3)  # the labels' matches sum up
+
+
 def test_empty_inputs_and_zero_division():
     m = message_component_metrics([("t", "m", TEXT)], [[]], [[]], labels=["Claim"])
     assert m["components/span_exact/micro_f1"] == 0.0

@@ -64,6 +64,19 @@ def test_message_contexts_name_post_comment_and_reply():
         message_contexts(thread, "where")
 
 
+def test_genre_contexts_name_the_kind_of_text_then_where_it_sits():
+    thread = labelled_thread("t")  # no reader named it: a discussion, as CMV and a user's thread
+    assert message_contexts(thread, "genre") == ["discussion: original post", "discussion: comment", "discussion: reply"]
+    essay = essay_paragraph(1, 3)
+    essay.meta["corpus"] = "aae2"
+    assert message_contexts(essay, "genre") == ["essay: first paragraph"]
+    forum = Thread(id="w", post=Post(id="w", author=None, text=TEXT, meta={"genre": "forumpost"}),
+                   meta={"corpus": "webdiscourse"})
+    assert message_contexts(forum, "genre") == ["forum post"]
+    abstract = Thread(id="a", post=Post(id="a", author=None, text=TEXT), meta={"corpus": "abstrct"})
+    assert message_contexts(abstract, "genre") == ["medical abstract"]
+
+
 def test_pairs_without_threads_cannot_carry_a_position():
     pairs = [(TEXT, [])]
     assert contexts_of(pairs, "none") == [""]

@@ -131,7 +131,7 @@ def test_evaluate_checks_stance_level_before_loading_the_checkpoint(monkeypatch)
 # exclude each other, so the two are changed in different runs.)
 TRAINER = {
     "epochs": 2, "learning_rate": 1e-3, "batch_size": 3, "max_tokens": 400, "weight_decay": 0.2,
-    "warmup_ratio": 0.3, "seed": 7, "max_steps": 3, "threads": 1, "device": "cpu", "resume": True,
+    "warmup_ratio": 0.3, "seed": 7, "max_steps": 3, "autocast": "bfloat16", "threads": 1, "device": "cpu", "resume": True,
 }  # fmt: skip
 TRANSFORMER = {"lora_rank": 3, "lora_alpha": 5, "lora_dropout": 0.0, "max_length": 60, "stride": 6}
 STANCE = {

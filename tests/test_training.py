@@ -159,6 +159,25 @@ def test_fit_max_steps_and_errors():
         TrainSettings(epochs=0, learning_rate=0.1, batch_size=1)
 
 
+def test_bfloat16_autocast_runs_the_forward_pass_in_bf16_and_keeps_float32_weights():
+    seen = []
+
+    class Watch(Tiny):
+        def forward(self, x, labels):
+            seen.append(self.out(x).dtype)  # inside autocast a linear layer computes in bf16
+            return super().forward(x, labels)
+
+    seed_everything(0)
+    model = Watch()
+    settings = TrainSettings(epochs=1, learning_rate=0.05, batch_size=8, autocast="bfloat16")
+    result = fit(model, lengths=[1] * 64, collate=lambda ix: {"x": X[ix], "labels": Y[ix]}, settings=settings,
+                 progress=False)
+    assert result.steps == 8 and set(seen) == {torch.bfloat16}
+    assert model.out.weight.dtype == torch.float32  # mixed precision: the weights stay float32
+    with pytest.raises(ValueError, match="autocast"):
+        TrainSettings(autocast="float16")
+
+
 def test_shard_batches_gives_every_rank_as_many_disjoint_batches():
     batches = [[i] for i in range(7)]
     shards = [shard_batches(batches, rank, 3) for rank in range(3)]

@@ -12,6 +12,8 @@ and the scores are set operations on those tuples:
         same message, same label, and the overlap covers at least half of both
         spans; each gold and each prediction is matched at most once (greedy,
         largest overlap first)
+    components/span_overlap50/<Label>/f1|precision|recall
+        the same per label (a match has one label, so the labels' matches sum to the micro count)
     components/token/macro_f1
         IOB2 tags on the whitespace tokens of each message (``\\S+`` runs), so
         it does not depend on any model's tokenizer; macro-average of the
@@ -54,6 +56,7 @@ class SpanCounts:
     gold: Counter[str] = field(default_factory=Counter)  # label → distinct gold components
     predicted: Counter[str] = field(default_factory=Counter)  # label → distinct predicted components
     overlap50: int = 0  # one-to-one overlap-50 matches
+    overlap50_by_label: Counter[str] = field(default_factory=Counter)  # the same matches, by label
     tag_hits: Counter[str] = field(default_factory=Counter)  # IOB2 tag → tokens tagged so in gold and prediction
     tag_gold: Counter[str] = field(default_factory=Counter)
     tag_predicted: Counter[str] = field(default_factory=Counter)
@@ -61,8 +64,8 @@ class SpanCounts:
     def __add__(self, other: SpanCounts) -> SpanCounts:
         return SpanCounts(
             self.exact + other.exact, self.gold + other.gold, self.predicted + other.predicted,
-            self.overlap50 + other.overlap50, self.tag_hits + other.tag_hits, self.tag_gold + other.tag_gold,
-            self.tag_predicted + other.tag_predicted,
+            self.overlap50 + other.overlap50, self.overlap50_by_label + other.overlap50_by_label,
+            self.tag_hits + other.tag_hits, self.tag_gold + other.tag_gold, self.tag_predicted + other.tag_predicted,
         )
 
     @property
@@ -78,11 +81,13 @@ def count_message(
     gold_spans = {(thread_id, message_id, c.start, c.end, c.label) for c in gold}
     pred_spans = {(thread_id, message_id, c.start, c.end, c.label) for c in pred}
     gold_tags, pred_tags = token_tags(text, gold), token_tags(text, pred)
+    matched = overlap50_pairs(gold_spans, pred_spans)
     return SpanCounts(
         exact=Counter(span[4] for span in gold_spans & pred_spans),
         gold=Counter(span[4] for span in gold_spans),
         predicted=Counter(span[4] for span in pred_spans),
-        overlap50=overlap50_matches(gold_spans, pred_spans),
+        overlap50=len(matched),
+        overlap50_by_label=Counter(span[4] for span in matched),
         tag_hits=Counter(g for g, p in zip(gold_tags, pred_tags) if g == p),
         tag_gold=Counter(gold_tags),
         tag_predicted=Counter(pred_tags),
@@ -108,6 +113,9 @@ def span_scores(counts: SpanCounts, *, labels: Sequence[str] | None = None) -> d
              sep="/")
         out[f"{PREFIX}/span_exact/{label}/support"] = float(counts.gold[label])
     _put(out, f"{PREFIX}/span_overlap50/micro", counts.overlap50, n_gold, n_pred)
+    for label in names:
+        _put(out, f"{PREFIX}/span_overlap50/{label}", counts.overlap50_by_label[label], counts.gold[label],
+             counts.predicted[label], sep="/")
     classes = sorted(set(counts.tag_gold) | set(counts.tag_predicted))
     out[f"{PREFIX}/token/macro_f1"] = (
         sum(prf(counts.tag_hits[c], counts.tag_gold[c], counts.tag_predicted[c])[2] for c in classes) / len(classes)
@@ -160,7 +168,12 @@ def prf(tp: int, n_gold: int, n_pred: int) -> tuple[float, float, float]:
 
 
 def overlap50_matches(gold: Iterable[Span], pred: Iterable[Span]) -> int:
-    """How many gold spans pair with a prediction of the same message and label overlapping ≥ half of both.
+    """How many gold spans pair with a prediction of the same message and label overlapping ≥ half of both."""
+    return len(overlap50_pairs(gold, pred))
+
+
+def overlap50_pairs(gold: Iterable[Span], pred: Iterable[Span]) -> set[Span]:
+    """The gold spans that pair with a prediction of the same message and label overlapping ≥ half of both.
 
     Pairs are taken greedily, largest overlap first (ties: earlier gold, then
     earlier prediction), each span at most once.
@@ -181,7 +194,7 @@ def overlap50_matches(gold: Iterable[Span], pred: Iterable[Span]) -> int:
         if g not in used_gold and p not in used_pred:
             used_gold.add(g)
             used_pred.add(p)
-    return len(used_gold)
+    return used_gold
 
 
 def whitespace_tokens(text: str) -> list[tuple[int, int]]:

@@ -15,6 +15,17 @@ message's words, so offsets and decoding do not change.
     a comment that answers the post                    → "comment"
     a reply to a comment                               → "reply"
 
+``context: genre`` puts the kind of text before those words, so one segmenter
+can learn from corpora whose annotators drew components differently (a
+multi-corpus model that knows each message's genre), and read a user's thread
+as the discussions it was trained on:
+
+    web discourse (Habernal & Gurevych 2017) → "comment on an article", "forum post", "blog post", "article"
+    AAE2 essays / microtexts / AbstRCT       → "essay", "short argumentative text", "medical abstract"
+    anything else (CMV, a scraped thread)    → "discussion"
+
+    e.g. "discussion: reply", "essay: first paragraph", "forum post"
+
 With ``context: none`` (the default) every context is empty and the input is
 the message alone, as before this option existed.
 """
@@ -26,7 +37,17 @@ from typing import Any
 
 from argmine.thread import Thread
 
-CONTEXTS = ("none", "position")
+CONTEXTS = ("none", "position", "genre")
+
+DISCUSSION = "discussion"  # the genre of every thread no reader below names: CMV, RumourEval, a user's thread
+# Single-document corpora by thread.meta["corpus"]; web discourse by its document type (post meta "genre").
+CORPUS_GENRES = {"aae2": "essay", "microtexts": "short argumentative text", "abstrct": "medical abstract"}
+WEB_DISCOURSE_GENRES = {
+    "artcomment": "comment on an article",
+    "forumpost": "forum post",
+    "blogpost": "blog post",
+    "article": "article",
+}
 
 
 def check_context(context: str) -> str:
@@ -49,6 +70,14 @@ def paragraph_position(meta: Mapping[str, Any]) -> str | None:
     return "last paragraph" if index == total else "middle paragraph"
 
 
+def genre(thread: Thread) -> str:
+    """The words for the kind of text ``thread`` is (``DISCUSSION`` unless its reader names another)."""
+    corpus = thread.meta.get("corpus")
+    if corpus == "webdiscourse":
+        return WEB_DISCOURSE_GENRES.get(str(thread.post.meta.get("genre")), "web post")
+    return CORPUS_GENRES.get(str(corpus), DISCUSSION)
+
+
 def message_contexts(thread: Thread, context: str) -> list[str]:
     """One context string per message of ``thread`` (``thread.messages()`` order); all empty for ``none``."""
     check_context(context)
@@ -59,4 +88,9 @@ def message_contexts(thread: Thread, context: str) -> list[str]:
     out = [paragraph if paragraph is not None else "original post"]
     for comment in thread.comments:
         out.append("comment" if comment.reply_to == thread.post.id else "reply")
-    return out
+    if context == "position":
+        return out
+    kind = genre(thread)
+    if kind != DISCUSSION and paragraph is None:  # a single document: its genre says all
+        return [kind] * n_messages
+    return [f"{kind}: {where}" for where in out]

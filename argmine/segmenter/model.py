@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 KIND = "components"
 MIN_LENGTH = 8  # tokens in a window, special tokens included
-MAX_CONTEXT_TOKENS = 16  # a context names a position in a few words; it must leave the window for the text
+MAX_CONTEXT_TOKENS = 32  # a context names a genre and a position in a few words; it must leave the window for the text
 # LoRA on every linear layer of the encoder blocks (names are suffixes of BERT module names).
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
 # Trained in full and saved beside the adapters: the new token-classification head.
@@ -217,7 +217,10 @@ class Segmenter(FineTunedModel):
             f"- windows: {meta.settings['max_length']} tokens, overlapping by {meta.settings['stride']}",
             f"- decoding: {self.decoding.describe()}",
             f"- context: {meta.settings.get('context', 'none')}"
-            + (" (reads where each message sits: argmine.segmenter.context)" if self.context == "position" else ""),
+            + {
+                "position": " (reads where each message sits: argmine.segmenter.context)",
+                "genre": " (reads each message's genre and where it sits: argmine.segmenter.context)",
+            }.get(self.context, ""),
         ]
         for key in (
             "data",

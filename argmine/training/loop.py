@@ -198,7 +198,8 @@ def _train(
         )
         for indices in bar:
             batch = {k: v.to(device) for k, v in collate(indices).items()}
-            loss = compute_loss(net, batch)
+            with _autocast(device, settings.autocast):
+                loss = compute_loss(net, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1})")
             loss.backward()
@@ -261,6 +262,11 @@ def _train(
                 p.copy_(best_weights[name])
     best_metrics = dict(history[best_epoch - 1].metrics) if best_epoch else {}
     return TrainResult(best_epoch, best_metrics, tuple(history), step)
+
+
+def _autocast(device: torch.device, precision: str):
+    """The forward pass in bfloat16 where asked (mixed precision: the weights and their updates stay float32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 
 def _metric_of(record: EpochRecord, settings: TrainSettings) -> float:
