@@ -43,7 +43,7 @@ def one_line(err: str) -> str:
         (["train", "trainer.epochz=2"], "trainer.epochz: no such setting in trainer; did you mean trainer.epochs?"),
         (["train", "model.lora_rnk=2"], "did you mean model.lora_rank?"),
         (["train", "experiment=cmv_componets"], "experiment=cmv_componets: no such experiment in"),
-        (["train", "experiment=nope"], "known: aae2_components, cmv_components"),
+        (["train", "experiment=nope"], "known: aae2_components, abstrc"),
         (["train", "data=nope"], "data=nope: no such data in"),
         (["evaluate", "data=nope", "checkpoint=x"], "data=nope: no such data in"),
         (["train", "trainer.epochs=[1"], "cannot parse 'trainer.epochs=[1'"),
