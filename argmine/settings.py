@@ -88,7 +88,7 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     max_steps: int | None = None  # stop early after this many optimizer steps (smoke runs)
     # float32, or bfloat16: the forward pass under torch.autocast (weights, gradients, optimizer stay float32).
-    # Fast only where the CPU has bf16 instructions (argmine.precision.native_bfloat16); dev metrics stay float32.
+    # For GPUs: on our 2-core AMX CPU it trained at 0.13x float32's speed (experiments/benchmarks/bench_train.py).
     autocast: str = "float32"
     # Set by the trainer, not the config: the dev metric to maximise when picking the best epoch; None: last epoch.
     select_metric: str | None = field(default=None, metadata={"config": False})
