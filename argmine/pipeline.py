@@ -23,7 +23,8 @@ What a mined thread holds, and what it drops:
 * every non-empty comment carries its predicted stance toward the post, and so
   does every predicted component whose label is a claim label (``Claim`` by
   default); premises and the post's own components carry none; gold stances
-  are replaced (the post's own stance is cleared);
+  are replaced (the post's own stance is cleared); with ``stance_chain`` set, a
+  reply to a reply is read through its parent (``argmine.stance.chain``);
 * relations are dropped (they name gold components that no longer exist);
 * each message with text gets ``meta["language"]`` (``{"code", "score",
   "english"}``, from ``argmine.language``) and ``meta["not_english"] = True``
@@ -67,7 +68,7 @@ from argmine.language import language_meta
 from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
 from argmine.segmenter.model import Segmenter
-from argmine.stance.inputs import StanceInput, comment_input, component_input
+from argmine.stance.chain import ChainSettings, predict_stances
 from argmine.stance.predict import StanceClassifier, load_stance_classifier
 from argmine.thread import Comment, Component, Post, Stance, Thread
 
@@ -84,7 +85,8 @@ class ArgumentMiner:
     """A segmenter and a stance classifier, joined: ``mine(thread)`` → a thread of predictions.
 
     ``claim_labels`` are the component labels whose components get a stance
-    of their own (each must be one of the segmenter's labels).
+    of their own (each must be one of the segmenter's labels). ``stance_chain``: replies to
+    replies read through their parent (``argmine.stance.chain``; None reads every comment directly).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class ArgumentMiner:
         stance: StanceClassifier,
         *,
         claim_labels: Sequence[str] = DEFAULT_CLAIM_LABELS,
+        stance_chain: ChainSettings | None = None,
         training: dict[str, Any] | None = None,
     ) -> None:
         claim_labels = tuple(claim_labels)
@@ -105,6 +108,7 @@ class ArgumentMiner:
         self.segmenter = segmenter
         self.stance = stance
         self.claim_labels = claim_labels
+        self.stance_chain = stance_chain
         self.training = dict(training) if training is not None else _provenance(segmenter, stance)
         self.precision = segmenter.precision  # float32 as loaded; set by to_precision()
 
@@ -122,7 +126,7 @@ class ArgumentMiner:
         return (
             f"ArgumentMiner(components={list(self.component_labels)}, stance={list(self.stance_labels)} "
             f"({meta.settings['stance_kind']}), claim_labels={list(self.claim_labels)}{encoder}, "
-            f"precision={self.precision!r})"
+            f"{f'stance_chain={self.stance_chain.to_json()}, ' if self.stance_chain else ''}precision={self.precision!r})"
         )
 
     # -- building -------------------------------------------------------------
@@ -189,8 +193,10 @@ class ArgumentMiner:
                     f"{where}: {name} labels {settings[f'{name}_labels']} differ from those of "
                     f"{folder / sub} ({list(labels)})"
                 )
+        chain = ChainSettings.from_json(settings.get("stance_chain"), str(where))
         try:
-            miner = cls(segmenter, stance, claim_labels=settings["claim_labels"], training=meta.training)
+            miner = cls(segmenter, stance, claim_labels=settings["claim_labels"], stance_chain=chain,
+                        training=meta.training)
         except ValueError as error:
             raise CheckpointError(f"{where}: {error}") from None
         log.info("loaded pipeline %s (components %s; stance %s)", folder, miner.component_labels, miner.stance_labels)
@@ -234,6 +240,7 @@ class ArgumentMiner:
                 "stance_kind": stance_meta.kind,
                 "components": COMPONENTS_DIR,
                 "stance": STANCE_DIR,
+                **({"stance_chain": self.stance_chain.to_json()} if self.stance_chain else {}),
             },
             training=self.training,
         )
@@ -266,6 +273,8 @@ class ArgumentMiner:
             ),
             f"- components with a stance of their own: {', '.join(self.claim_labels) or 'none'}",
         ]
+        if self.stance_chain:
+            lines.append(f"- replies to replies read through their parent: {self.stance_chain.to_json()}")
         if meta.base_encoder:
             lines.append(f"- base encoder: {meta.base_encoder} (weights sha256 {meta.base_sha256})")
         for part, info in self.training.items():
@@ -391,36 +400,26 @@ class ArgumentMiner:
                 position += 1
             components.append(per_message)
 
-        # Stance inputs; identical inputs (a claim that is its whole comment) are classified once.
-        inputs: dict[StanceInput, int] = {}
-        wanted: dict[tuple[int, str], int] = {}  # (thread index, comment or component id) → input index
-
-        def ask(thread_index: int, item_id: str, item: StanceInput) -> None:
-            wanted[(thread_index, item_id)] = inputs.setdefault(item, len(inputs))
-
         judged = [bool(thread.post.text.strip()) for thread in chunk]
-        for t, thread in enumerate(chunk):
-            if not judged[t]:
-                if thread.comments:
-                    log.warning("thread %s: the original post is empty, so no stance toward it is predicted", thread.id)
-                continue
-            for comment, found_here in zip(thread.comments, components[t][1:]):
-                if not comment.text.strip():
-                    continue
-                ask(t, comment.id, comment_input(thread, comment))
-                for component in found_here:
-                    if component.label in self.claim_labels:
-                        ask(t, component.id, component_input(thread, comment, component.text))
-        stances: list[Stance] = []
-        if inputs:
-            with torch.inference_mode():
-                stances = self.stance.predict(list(inputs), batch_size=batch_size)
-        if len(stances) != len(inputs):
-            raise RuntimeError(f"the stance classifier returned {len(stances)} stances for {len(inputs)} inputs")
+        for thread, judge in zip(chunk, judged):
+            if not judge and thread.comments:
+                log.warning("thread %s: the original post is empty, so no stance toward it is predicted", thread.id)
+        # Every non-empty comment and each of its claims, read toward the post (replies through their parent).
+        # (Threads are keyed by their place in the chunk: ids need not be unique across an input file.)
+        with_components = [
+            replace(thread, id=str(t), relations=(),
+                    comments=tuple(replace(c, components=tuple(k)) for c, k in zip(thread.comments, components[t][1:])))
+            for t, thread in enumerate(chunk)
+            if judged[t]
+        ]
+        with torch.inference_mode():
+            predicted = predict_stances(self.stance, with_components, level="both", component_labels=self.claim_labels,
+                                        chain=self.stance_chain, batch_size=batch_size)
+        empty = {(str(t), c.id) for t, thread in enumerate(chunk) for c in thread.comments if not c.text.strip()}
 
         def stance_of(t: int, item_id: str) -> Stance | None:
-            index = wanted.get((t, item_id))
-            return stances[index] if index is not None else None
+            key = (str(t), item_id)
+            return predicted.get(key) if key not in empty else None
 
         out = []
         for t, thread in enumerate(chunk):

@@ -301,11 +301,17 @@ class BothTask(StanceTask):
     context: str | None = None  # the segmenter's input (as task/components)
     stance_epochs: int = 4  # the stance half's trainer.epochs
     stance_learning_rate: float | None = None  # the stance half's trainer.learning_rate; null: trainer's
+    # The pipeline's reply chain (argmine.stance.chain): weight 0 reads every reply directly.
+    stance_chain_weight: float = 0.0
+    stance_chain_min_agreement: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _choice("context", self.segmenter_context, CONTEXTS)
         _at_least("stance_epochs", self.stance_epochs, 1)
+        for name in ("stance_chain_weight", "stance_chain_min_agreement"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise SettingsError(f"{name} must be from 0 to 1, got {getattr(self, name)}")
         if self.stance_learning_rate is not None and not self.stance_learning_rate > 0:
             raise SettingsError(f"stance_learning_rate must be positive or null, got {self.stance_learning_rate}")
 

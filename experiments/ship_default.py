@@ -1,6 +1,7 @@
 """Assemble the default pipeline checkpoint from a trained segmenter and stance classifier, weights in bfloat16.
 
-    .venv/bin/python experiments/ship_default.py --components DIR --stance DIR --output models/argmine-threads-minilm
+    .venv/bin/python experiments/ship_default.py --components DIR --stance DIR --output models/argmine-threads-minilm \
+        [--stance-chain-weight 1 --stance-chain-min-agreement 0.7]
 
 Why bfloat16 storage: a LoRA stance model with its top layer trained in full keeps 8.5 MB of
 float32 weights, over the 5 MB a file in git may take; stored in bfloat16 it keeps half. Loading
@@ -22,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from argmine.pipeline import ArgumentMiner
+from argmine.stance.chain import ChainSettings
 
 
 def to_bfloat16(folder: Path) -> list[Path]:
@@ -40,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stance", required=True, type=Path)
     parser.add_argument("--output", required=True, type=Path)
     parser.add_argument("--check", type=Path, help="threads (JSONL) to compare float32 and bfloat16 storage on")
+    parser.add_argument("--stance-chain-weight", type=float, default=0.0,
+                        help="read replies to replies through their parent (argmine.stance.chain); 0: directly")
+    parser.add_argument("--stance-chain-min-agreement", type=float, default=0.0)
     args = parser.parse_args(argv)
 
     miner = ArgumentMiner.from_parts(args.components, args.stance, merge_lora=False, precision="float32")
+    if args.stance_chain_weight > 0:
+        miner.stance_chain = ChainSettings(args.stance_chain_weight, args.stance_chain_min_agreement)
     with tempfile.TemporaryDirectory() as scratch:
         exact = miner.save_pretrained(Path(scratch) / "float32")
         staged = Path(scratch) / "bfloat16"

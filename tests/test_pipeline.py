@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_models import CLAIM_TEXTS, STANCE_LABELS, TEXTS, build_pipeline_parts, edit_meta
@@ -112,9 +113,9 @@ class RecordingStance:
     def __init__(self) -> None:
         self.calls: list[list[StanceInput]] = []
 
-    def predict(self, inputs, *, batch_size: int = 32) -> list[Stance]:
+    def predict_proba(self, inputs, *, batch_size: int = 32) -> np.ndarray:
         self.calls.append(list(inputs))
-        return [Stance("attack" if "fair" in i.text else "support", 0.6) for i in inputs]
+        return np.array([[0.2, 0.6, 0.2] if "fair" in i.text else [0.6, 0.2, 0.2] for i in inputs])
 
 
 def test_stance_inputs_come_from_the_predicted_claims(miner):

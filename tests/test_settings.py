@@ -150,7 +150,8 @@ RUNS = {
         "task": {**STANCE, "level": "both", "class_weighting": "none"}}),
     "both": ("threads_default", {"trainer": TRAINER, "model": TRANSFORMER,
                                  "task": {**STANCE, "context": "position", "stance_epochs": 1,
-                                          "stance_learning_rate": 2e-3, "name": "pipeline"}}),
+                                          "stance_learning_rate": 2e-3, "name": "pipeline",
+                                          "stance_chain_weight": 0.5, "stance_chain_min_agreement": 0.3}}),
 }  # fmt: skip
 
 
@@ -221,6 +222,11 @@ def test_a_changed_key_is_recorded_in_the_checkpoint_as_used(key, trained):
         assert recorded[key] == pytest.approx(wanted) if isinstance(wanted, float) else recorded[key] == wanted, run
     assert seen or key in ("model.classifier", "model.encoder", "task.kind", "trainer.max_grad_norm",
                            "model.sklearn_max_features"), f"no run changes {key}"  # fmt: skip
+
+
+def test_the_pipeline_of_both_reads_replies_through_the_chain_it_was_given(trained):
+    pipeline = json.loads((trained["both"][2] / "checkpoint" / "argmine.json").read_text())
+    assert pipeline["settings"]["stance_chain"] == {"weight": 0.5, "min_agreement": 0.3}
 
 
 def test_the_stance_half_of_both_records_its_own_epochs_and_rate(trained):

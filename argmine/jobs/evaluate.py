@@ -52,14 +52,14 @@ def run_evaluation(
             from argmine.pipeline import ArgumentMiner
 
             miner = ArgumentMiner.from_pretrained(checkpoint, precision="float32")  # the dev metrics are float32
-            segmenter, classifier = miner.segmenter, miner.stance
+            segmenter, classifier, chain = miner.segmenter, miner.stance, miner.stance_chain
         else:
             from argmine.segmenter.model import Segmenter
 
-            segmenter, classifier = Segmenter.from_pretrained(checkpoint), None
+            segmenter, classifier, chain = Segmenter.from_pretrained(checkpoint), None, None
         parts.append(_score_components(segmenter, threads, settings, metrics))
         if classifier is not None:
-            parts.append(_score_stance(classifier, threads, settings, metrics))
+            parts.append(_score_stance(classifier, threads, settings, metrics, chain=chain))
     elif meta.kind in STANCE_KINDS:
         from argmine.stance.predict import load_stance_classifier
 
@@ -99,9 +99,9 @@ def _score_components(
 
 
 def _score_stance(
-    classifier: Any, gold_threads: list, settings: EvaluateSettings, metrics: dict
+    classifier: Any, gold_threads: list, settings: EvaluateSettings, metrics: dict, *, chain: Any = None
 ) -> tuple[str, list[str], list]:
-    """Stance on the gold comments and gold spans, so the classifier is measured alone."""
+    """Stance on the gold comments and gold spans, so the classifier is measured alone (with the pipeline's reply chain)."""
     from argmine.evaluation.stance import stance_metrics
     from argmine.stance.predict import predict_threads
 
@@ -110,8 +110,11 @@ def _score_stance(
         gold_threads,
         level=settings.stance_level,
         include_posts=settings.include_posts,
+        chain=chain,
         batch_size=settings.batch_size,
     )
+    if chain is not None:
+        metrics["stance/chain"] = chain.to_json()
     metrics.update(stance_metrics(gold_threads, predicted, classifier.labels, include_posts=settings.include_posts))
     return "stance", list(classifier.labels), predicted
 
@@ -127,12 +130,14 @@ def _evaluate_suite(
     checkpoint loads, so a missing corpus fails in seconds.
     """
     from argmine.evaluation.stance import suite_metrics
+    from argmine.stance.chain import predict_stances
     from argmine.stance.inputs import check_level, stance_examples
 
     if meta.kind not in (*STANCE_KINDS, "pipeline"):
         raise InputError(f"{settings.checkpoint}: a {meta.kind!r} checkpoint has no stance to score on a suite")
     examples = []
     sizes = {}
+    sets = []  # (threads, level) of each set: a reply chain is composed within its own threads
     for name, data in suite.items():
         level = check_level(data.stance_level or settings.stance_level)
         threads = gold(data, data.split)
@@ -140,22 +145,30 @@ def _evaluate_suite(
         if not found:
             raise InputError(f"suite.{name}: {data.name} split {data.split!r} at {data.path} has no gold stance")
         examples += found
+        sets.append((threads, level))
         sizes[str(name)] = {"data": data.name, "split": data.split, "level": level, "threads": len(threads),
                             "items": len(found)}
     if meta.kind == "pipeline":
         from argmine.pipeline import ArgumentMiner
 
-        classifier = ArgumentMiner.from_pretrained(Path(settings.checkpoint), precision="float32").stance
+        miner = ArgumentMiner.from_pretrained(Path(settings.checkpoint), precision="float32")
+        classifier, chain = miner.stance, miner.stance_chain
     else:
         from argmine.stance.predict import load_stance_classifier
 
-        classifier = load_stance_classifier(settings.checkpoint)
-    predicted = classifier.predict([e.input for e in examples], batch_size=settings.batch_size)
+        classifier, chain = load_stance_classifier(settings.checkpoint), None
+    by_item = {}
+    for name, (threads, level) in zip(suite, sets):
+        found = predict_stances(classifier, threads, level=level, chain=chain, batch_size=settings.batch_size)
+        by_item |= {(str(name), *key): stance for key, stance in found.items()}
+    predicted = [by_item[(e.corpus, e.thread_id, e.item_id)] for e in examples]
     labels = list(classifier.labels)
     unknown = sorted({str(e.label) for e in examples} - set(labels))
     if unknown:
         raise InputError(f"the suite's gold labels {unknown} are not among the checkpoint's labels {labels}")
     metrics: dict[str, Any] = {"checkpoint": str(settings.checkpoint), "suite": sizes}
+    if chain is not None:
+        metrics["stance/chain"] = chain.to_json()
     metrics |= suite_metrics([str(e.label) for e in examples], predicted, [e.corpus for e in examples], labels,
                              prefix="stance/suite")
     write_json(run_dir / "metrics.json", metrics)

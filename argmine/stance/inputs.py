@@ -33,7 +33,7 @@ A source post (RumourEval labels those too) is paired with itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from argmine.errors import InputError
@@ -190,13 +190,15 @@ def stance_examples(
     *,
     include_posts: bool = False,
     labelled_only: bool = True,
+    component_labels: Collection[str] | None = None,
 ) -> list[StanceExample]:
     """The items of ``threads`` to classify, in thread order: post (if asked), then each comment and/or its components.
 
     ``level`` is ``comment``, ``component`` or ``both``. The post's own
     components are never included (they have no stance toward themselves).
     With ``labelled_only`` items without a gold stance are skipped; without it
-    they come with ``label=None`` (for prediction).
+    they come with ``label=None`` (for prediction). ``component_labels`` keeps only the components
+    with those labels (the pipeline judges claims, not premises); None keeps every one.
     """
     check_level(level)
     examples: list[StanceExample] = []
@@ -215,6 +217,8 @@ def stance_examples(
                 add(thread, comment.id, "comment", comment_input(thread, comment), comment.stance)
             if level in ("component", "both"):
                 for component in comment.components:
+                    if component_labels is not None and component.label not in component_labels:
+                        continue
                     item = component_input(thread, comment, component.text)
                     add(thread, component.id, "component", item, component.stance)
     return examples

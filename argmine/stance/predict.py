@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
 
 from argmine.checkpoint import CheckpointMeta, load_checkpoint
-from argmine.stance.inputs import StanceInput, TextPair, stance_examples
+from argmine.stance.chain import ChainSettings, predict_stances
+from argmine.stance.inputs import StanceInput, TextPair
 from argmine.thread import Post, Stance, Thread
 
 if TYPE_CHECKING:
@@ -32,6 +35,10 @@ class StanceClassifier(Protocol):
     def precision(self) -> str: ...
 
     def predict(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = ...) -> list[Stance]: ...
+
+    def predict_proba(self, inputs: Sequence[StanceInput | TextPair], **kwargs: Any) -> np.ndarray:
+        """One row per input, columns in ``labels`` order (the reply chain composes these)."""
+        ...
 
     def save_pretrained(self, folder: str | Path, card: str | None = None) -> Path: ...
 
@@ -90,18 +97,19 @@ def predict_threads(
     *,
     level: str = "comment",
     include_posts: bool = False,
+    chain: ChainSettings | None = None,
     batch_size: int = 32,
 ) -> list[Thread]:
     """Copies of ``threads`` carrying the classifier's stances at ``level`` (and on posts if asked).
 
-    Every stance the input held is removed first, at every level, so a
-    returned thread holds predictions only and can never be scored against its
-    own gold labels by mistake.
+    ``chain``: replies to replies read through their parent (``argmine.stance.chain``). Every
+    stance the input held is removed first, at every level, so a returned thread holds
+    predictions only and can never be scored against its own gold labels by mistake.
     """
     threads = list(threads)
-    examples = stance_examples(threads, level, include_posts=include_posts, labelled_only=False)
-    stances = classifier.predict([e.input for e in examples], batch_size=batch_size)
-    predicted = {(e.thread_id, e.item_id): s for e, s in zip(examples, stances)}
+    predicted = predict_stances(
+        classifier, threads, level=level, include_posts=include_posts, chain=chain, batch_size=batch_size
+    )
     out = []
     for thread in threads:
         post = _relabel(thread.post, thread.id, predicted)

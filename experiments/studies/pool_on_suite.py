@@ -37,17 +37,24 @@ from argmine.stance.transformer import TransformerStanceClassifier
 from argmine.thread import Stance
 
 
-def suite_examples(data_root: str) -> list:
-    """Every labelled item of the dev suite, tagged with its set's name."""
+def suite_threads(data_root: str) -> dict[str, tuple[list, str]]:
+    """``{set name: (gold threads of its split, stance level)}`` for every set of experiment=stance_dev_suite."""
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose(
             config_name="evaluate",
             overrides=["experiment=stance_dev_suite", f"data_root={data_root}", "checkpoint=unused"],
         )
+    return {
+        str(name): (read_gold(data_settings(data), data.split), data.get("stance_level") or "both")
+        for name, data in cfg.suite.items()
+    }
+
+
+def suite_examples(data_root: str) -> list:
+    """Every labelled item of the dev suite, tagged with its set's name."""
     out = []
-    for name, data in cfg.suite.items():
-        gold = read_gold(data_settings(data), data.split)
-        out += [replace(e, corpus=str(name)) for e in stance_examples(gold, data.get("stance_level") or "both")]
+    for name, (gold, level) in suite_threads(data_root).items():
+        out += [replace(e, corpus=name) for e in stance_examples(gold, level)]
     return out
 
 
