@@ -68,7 +68,7 @@ from argmine.language import language_meta
 from argmine.precision import DEFAULT_PRECISION, resolve_precision
 from argmine.segmenter.context import message_contexts
 from argmine.segmenter.model import Segmenter
-from argmine.stance.chain import ChainSettings, predict_stances
+from argmine.stance.chain import ChainSettings, chain_for, predict_stances
 from argmine.stance.predict import StanceClassifier, load_stance_classifier
 from argmine.thread import Comment, Component, Post, Stance, Thread
 
@@ -108,7 +108,7 @@ class ArgumentMiner:
         self.segmenter = segmenter
         self.stance = stance
         self.claim_labels = claim_labels
-        self.stance_chain = stance_chain
+        self.stance_chain = chain_for(stance.labels, stance_chain)
         self.training = dict(training) if training is not None else _provenance(segmenter, stance)
         self.precision = segmenter.precision  # float32 as loaded; set by to_precision()
 

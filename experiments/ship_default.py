@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from argmine.pipeline import ArgumentMiner
-from argmine.stance.chain import ChainSettings
+from argmine.stance.chain import ChainSettings, chain_for
 
 
 def to_bfloat16(folder: Path) -> list[Path]:
@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     miner = ArgumentMiner.from_parts(args.components, args.stance, merge_lora=False, precision="float32")
     if args.stance_chain_weight > 0:
-        miner.stance_chain = ChainSettings(args.stance_chain_weight, args.stance_chain_min_agreement)
+        chain = ChainSettings(args.stance_chain_weight, args.stance_chain_min_agreement)
+        miner.stance_chain = chain_for(miner.stance_labels, chain)
     with tempfile.TemporaryDirectory() as scratch:
         exact = miner.save_pretrained(Path(scratch) / "float32")
         staged = Path(scratch) / "bfloat16"

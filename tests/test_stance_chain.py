@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tiny_models import build_pipeline, edit_meta
 
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.pipeline import ArgumentMiner
 from argmine.settings import BothTask, SettingsError
 from argmine.stance.chain import ChainSettings, chained_proba, predict_stances
@@ -136,3 +136,14 @@ def test_the_pipeline_keeps_its_chain_through_save_and_load(tmp_path):
     edit_meta(saved, **{"settings.stance_chain": {"weight": "all"}})
     with pytest.raises(CheckpointError, match="stance_chain.weight"):
         ArgumentMiner.from_pretrained(saved)
+
+
+def test_a_chain_on_labels_without_support_attack_none_is_refused(tmp_path):
+    folder = build_pipeline(tmp_path)
+    miner = ArgumentMiner.from_pretrained(folder, merge_lora=False, precision="float32")
+
+    class Rumours(Scripted):
+        labels = ("support", "deny", "query", "comment")
+
+    with pytest.raises(InputError, match="stance_chain needs the stance labels support, attack, none"):
+        ArgumentMiner(miner.segmenter, Rumours({}), stance_chain=ChainSettings())

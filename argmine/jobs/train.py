@@ -182,7 +182,7 @@ class _Threads:
 def _train_both(settings: RunSettings, threads: _Threads, run_dir: Path, info: dict, writer: bool) -> dict[str, Any]:
     """task=both: the segmenter, then the stance half, joined into ``run_dir/checkpoint``."""
     from argmine.pipeline import ArgumentMiner
-    from argmine.stance.chain import ChainSettings
+    from argmine.stance.chain import ChainSettings, chain_for
 
     task, trainer, state_dir, parts = settings.task, settings.trainer, run_dir / "state", run_dir / "parts"
     labels, (_, train, dev), extras = threads.labels, threads.main, threads.extras
@@ -219,7 +219,8 @@ def _train_both(settings: RunSettings, threads: _Threads, run_dir: Path, info: d
     if writer:
         miner = ArgumentMiner.from_parts(parts / "components", parts / "stance", merge_lora=False)
         if settings.task.stance_chain_weight > 0:
-            miner.stance_chain = ChainSettings(settings.task.stance_chain_weight, settings.task.stance_chain_min_agreement)
+            chain = ChainSettings(settings.task.stance_chain_weight, settings.task.stance_chain_min_agreement)
+            miner.stance_chain = chain_for(miner.stance_labels, chain)
         miner.save_pretrained(run_dir / "checkpoint")
         shutil.rmtree(parts)  # both now live inside the pipeline checkpoint
     return metrics

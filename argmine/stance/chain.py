@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from argmine.errors import CheckpointError
+from argmine.errors import CheckpointError, InputError
 from argmine.stance.inputs import StanceInput, comment_input, stance_examples
 from argmine.thread import Stance, Thread
 
-NEEDED = ("support", "attack", "none")
+CHAIN_LABELS = ("support", "attack", "none")
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,17 @@ class ChainSettings:
             raise CheckpointError(f"{where}: settings.{error}") from None
 
 
+def chain_for(labels: Sequence[str], chain: ChainSettings | None) -> ChainSettings | None:
+    """``chain`` for a classifier with these labels; an ``InputError`` if they are not support / attack / none."""
+    if chain is not None and not set(CHAIN_LABELS) <= set(labels):
+        raise InputError(f"stance_chain needs the stance labels {', '.join(CHAIN_LABELS)}; "
+                         f"this classifier has {', '.join(labels)}")
+    return chain
+
+
 def chained_proba(agreement: np.ndarray, parent: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     """Rows of P(stance toward the post) from rows of P(agreement with the parent) and the parent's P(stance)."""
-    s, a, n = (list(labels).index(x) for x in NEEDED)
+    s, a, n = (list(labels).index(x) for x in CHAIN_LABELS)
     out = np.zeros_like(agreement)
     out[:, s] = agreement[:, s] * parent[:, s] + agreement[:, a] * parent[:, a]
     out[:, a] = agreement[:, s] * parent[:, a] + agreement[:, a] * parent[:, s]
@@ -112,7 +120,7 @@ def predict_stances(
     )
     rows = dict(zip(((e.thread_id, e.item_id) for e in examples),
                     stance_proba(classifier, [e.input for e in examples], batch_size)))
-    if chain is not None and chain.weight > 0 and set(NEEDED) <= set(labels):
+    if chain is not None and chain.weight > 0 and set(CHAIN_LABELS) <= set(labels):
         rows |= _chained_rows(classifier, threads, rows, chain, labels, batch_size)
     return {key: Stance(labels[int(row.argmax())], float(row.max())) for key, row in rows.items()}
 
