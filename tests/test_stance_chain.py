@@ -147,3 +147,6 @@ def test_a_chain_on_labels_without_support_attack_none_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="stance_chain needs the stance labels support, attack, none"):
         ArgumentMiner(miner.segmenter, Rumours({}), stance_chain=ChainSettings())
+    with pytest.raises(InputError, match="this classifier has support, deny, query, comment"):
+        predict_stances(Rumours({}), [thread()], chain=ChainSettings())
+    assert predict_stances(Rumours({}), [thread()], chain=None)  # read directly, no chain asked for

@@ -110,8 +110,8 @@ def predict_stances(
 ) -> dict[tuple[str, str], Stance]:
     """``{(thread id, item id): Stance}`` for every item ``stance_examples`` yields; replies chained when ``chain`` says so.
 
-    Without ``chain`` (or with weight 0, or a classifier whose labels are not support / attack /
-    none) every item is read directly, as ``classifier.predict`` would.
+    Without ``chain`` (or with weight 0) every item is read directly, as ``classifier.predict`` would;
+    a chain for a classifier whose labels are not support / attack / none is an ``InputError``.
     """
     threads = list(threads)
     labels = list(classifier.labels)
@@ -120,7 +120,7 @@ def predict_stances(
     )
     rows = dict(zip(((e.thread_id, e.item_id) for e in examples),
                     stance_proba(classifier, [e.input for e in examples], batch_size)))
-    if chain is not None and chain.weight > 0 and set(CHAIN_LABELS) <= set(labels):
+    if chain_for(labels, chain) is not None and chain.weight > 0:
         rows |= _chained_rows(classifier, threads, rows, chain, labels, batch_size)
     return {key: Stance(labels[int(row.argmax())], float(row.max())) for key, row in rows.items()}
 
