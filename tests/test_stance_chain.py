@@ -150,3 +150,16 @@ def test_a_chain_on_labels_without_support_attack_none_is_refused(tmp_path):
     with pytest.raises(InputError, match="this classifier has support, deny, query, comment"):
         predict_stances(Rumours({}), [thread()], chain=ChainSettings())
     assert predict_stances(Rumours({}), [thread()], chain=None)  # read directly, no chain asked for
+
+
+def test_labelled_only_scores_the_gold_items_and_still_reads_their_unlabelled_parents():
+    from dataclasses import replace
+
+    from argmine.thread import Stance
+
+    gold = thread()
+    comments = list(gold.comments)
+    comments[1] = replace(comments[1], stance=Stance("support"))  # only c2 carries a gold stance
+    got = predict_stances(scripted(), [replace(gold, comments=tuple(comments))], level="comment",
+                          labelled_only=True, chain=ChainSettings())
+    assert list(got) == [("t", "c2")] and got[("t", "c2")].label == "support"  # through c1, read though unlabelled

@@ -159,7 +159,8 @@ def _evaluate_suite(
         classifier, chain = load_stance_classifier(settings.checkpoint), None
     by_item = {}
     for name, (threads, level) in zip(suite, sets):
-        found = predict_stances(classifier, threads, level=level, chain=chain, batch_size=settings.batch_size)
+        found = predict_stances(classifier, threads, level=level, labelled_only=True, chain=chain,
+                                batch_size=settings.batch_size)
         by_item |= {(str(name), *key): stance for key, stance in found.items()}
     predicted = [by_item[(e.corpus, e.thread_id, e.item_id)] for e in examples]
     labels = list(classifier.labels)

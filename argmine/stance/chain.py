@@ -105,6 +105,7 @@ def predict_stances(
     level: str = "comment",
     include_posts: bool = False,
     component_labels: Collection[str] | None = None,
+    labelled_only: bool = False,
     chain: ChainSettings | None = None,
     batch_size: int = 32,
 ) -> dict[tuple[str, str], Stance]:
@@ -112,11 +113,12 @@ def predict_stances(
 
     Without ``chain`` (or with weight 0) every item is read directly, as ``classifier.predict`` would;
     a chain for a classifier whose labels are not support / attack / none is an ``InputError``.
+    ``labelled_only``: only the items with a gold stance (scoring); parents are still read for the chain.
     """
     threads = list(threads)
     labels = list(classifier.labels)
     examples = stance_examples(
-        threads, level, include_posts=include_posts, labelled_only=False, component_labels=component_labels
+        threads, level, include_posts=include_posts, labelled_only=labelled_only, component_labels=component_labels
     )
     rows = dict(zip(((e.thread_id, e.item_id) for e in examples),
                     stance_proba(classifier, [e.input for e in examples], batch_size)))
