@@ -43,7 +43,7 @@ from argmine.stance.inputs import LEVELS
 # which import torch; tests/test_settings.py checks they agree.
 FINETUNES = ("lora", "full")
 POOLINGS = ("cls", "mean")
-CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
+CLASS_WEIGHTINGS = ("balanced", "sqrt", "none", "corpus+class")
 DEVICES = ("auto", "cpu", "cuda")  # or an explicit "cuda:N"
 
 

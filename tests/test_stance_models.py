@@ -374,3 +374,43 @@ def test_predict_threads_replaces_every_stance_and_scores(tmp_path: Path) -> Non
     (with_post,) = predict_threads(model, [gold], level="comment", include_posts=True)
     assert with_post.post.stance is not None
     assert len(stance_examples([gold], "comment", include_posts=True)) == 4
+
+
+def test_corpus_class_weighting_and_selection_by_the_mean_over_dev_corpora(tiny_encoder: Path, tmp_path: Path) -> None:
+    """Each training corpus weighs the same in the loss; the epoch kept is the best mean over the dev corpora."""
+    from dataclasses import replace
+
+    def two_corpora(n_big: int, n_small: int, seed: int) -> list[StanceExample]:
+        found = invented_examples(n_big + n_small, seed=seed)
+        return [replace(e, corpus="big" if i < n_big else "small") for i, e in enumerate(found)]
+
+    folder = tmp_path / "weighted"
+    train, dev = two_corpora(60, 20, 1), two_corpora(16, 8, 2)
+    metrics = train_stance(
+        train, dev, classifier="transformer", labels=LABELS, encoder=str(tiny_encoder), output_dir=folder,
+        epochs=2, lr=1e-2, batch_size=8, max_length=48, post_reserve=8, parent_reserve=6, progress=False,
+        class_weighting="corpus+class",
+    )  # fmt: skip
+    for corpus in ("big", "small"):
+        assert 0.0 <= metrics[f"stance/dev/{corpus}/macro_f1"] <= 1.0
+    mean = (metrics["stance/dev/big/macro_f1"] + metrics["stance/dev/small/macro_f1"]) / 2
+    assert metrics["stance/dev/mean_macro_f1"] == pytest.approx(mean)
+    training = json.loads((folder / "argmine.json").read_text())["training"]
+    assert training["select_metric"] == "stance/dev/mean_macro_f1"
+    assert training["class_weighting"] == "corpus+class" and training["class_weights"] == dict.fromkeys(LABELS, 1.0)
+    weights, counts = training["example_weights"], {}
+    for example in train:
+        key = f"{example.corpus}/{example.label}"
+        counts[key] = counts.get(key, 0) + 1
+    per_corpus = {c: sum(weights[k] * n for k, n in counts.items() if k.startswith(c + "/")) for c in ("big", "small")}
+    assert per_corpus["big"] == pytest.approx(per_corpus["small"], rel=1e-3)  # 60 items weigh as much as 20
+    assert per_corpus["big"] + per_corpus["small"] == pytest.approx(len(train), rel=1e-3)
+    for corpus in ("big", "small"):  # and each label alike within a corpus
+        totals = [weights[k] * n for k, n in counts.items() if k.startswith(corpus + "/")]
+        assert max(totals) == pytest.approx(min(totals), rel=1e-3)
+    # one corpus only: the pooled dev macro-F1 picks the epoch, as before
+    single = train_tiny(tiny_encoder, tmp_path / "single", "lora", epochs=1)
+    assert "stance/dev/mean_macro_f1" not in single
+    assert json.loads((tmp_path / "single" / "argmine.json").read_text())["training"]["select_metric"] == (
+        "stance/dev/macro_f1"
+    )

@@ -11,7 +11,16 @@ class-weighted cross-entropy: ``class_weighting`` is
   which is what macro-F1 rewards;
 * ``sqrt``: the square root of that, a milder correction when the rare
   classes are noisy;
-* ``none``: plain cross-entropy.
+* ``none``: plain cross-entropy;
+* ``corpus+class`` (the transformer only): a weight per example, so that every
+  training corpus weighs the same in all and each label the same within it
+  (``argmine.stance.pair_train.example_weights``, as the pair model's head):
+  the dev suite averages corpora, and DEBAGREEMENT or RumourEval would
+  otherwise outweigh the microtexts tenfold.
+
+With dev examples from several corpora the best epoch is the one with the best
+mean dev macro-F1 over them (``stance/dev/mean_macro_f1``), not the best over
+all dev items pooled, which the two largest dev sets decide.
 
 The scikit-learn baseline is always class-balanced; it picks ``C`` among
 ``sklearn_c`` by dev macro-F1 (the first value wins ties, and is the one used
@@ -54,6 +63,7 @@ from argmine.thread import Stance
 log = logging.getLogger(__name__)
 
 SELECT_METRIC = "stance/dev/macro_f1"
+SELECT_METRIC_SUITE = "stance/dev/mean_macro_f1"  # dev examples from several corpora
 
 
 def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list[float]:
@@ -64,7 +74,7 @@ def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list
     absent = [label for label in labels if counts[label] == 0]
     if absent:
         raise InputError(f"labels {absent} have no training example; drop them from labels or add data")
-    if mode == "none":
+    if mode in ("none", "corpus+class"):  # corpus+class weighs each example instead
         return [1.0] * len(labels)
     weights = [len(gold) / (len(labels) * counts[label]) for label in labels]
     return [math.sqrt(w) for w in weights] if mode == "sqrt" else weights
@@ -374,6 +384,7 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
     from argmine.stance.transformer import TransformerStanceClassifier
     from argmine.training.distributed import is_main_process
     from argmine.training.loop import fit
+    from argmine.stance.pair_train import example_weights
     from argmine.training.record import TrainingRecord
 
     settings, task, labels, dev_examples = model, run.task, run.labels, run.dev
@@ -396,26 +407,43 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
     targets = [labels.index(g) for g in run.gold]
     dev_rows = model.tokenize([e.input for e in dev_examples]) if dev_examples else []
     weight = torch.tensor(weights, dtype=torch.float32)
+    per_example = None  # task.class_weighting corpus+class: each example's own weight (mean 1)
+    if task.class_weighting == "corpus+class":
+        per_example = torch.tensor(
+            example_weights(run.gold, [e.corpus for e in run.train], "corpus+class"), dtype=torch.float32
+        )
+    dev_corpora = [e.corpus for e in dev_examples]
+    select = SELECT_METRIC_SUITE if len(set(dev_corpora)) > 1 else SELECT_METRIC
 
     def collate(indices: list[int]) -> dict[str, torch.Tensor]:
         batch = model.collate([rows[i] for i in indices])
         batch["labels"] = torch.tensor([targets[i] for i in indices])
+        if per_example is not None:
+            batch["example_weights"] = per_example[indices]
         return batch
 
     def compute_loss(net: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "example_weights")}
         logits = net(**inputs).logits
+        if "example_weights" in batch:
+            losses = F.cross_entropy(logits, batch["labels"], reduction="none")
+            return (losses * batch["example_weights"].to(logits.device)).mean()
         return F.cross_entropy(logits, batch["labels"], weight=weight.to(logits.device))
 
     def evaluate() -> dict[str, Any]:  # fit calls it with the model on the training device
         probabilities = model.proba_of_rows(dev_rows, batch_size=max(run.trainer.batch_size, 32))
-        return dev_metrics(dev_examples, [labels[j] for j in probabilities.argmax(axis=1)], labels)
+        best = probabilities.argmax(axis=1)
+        metrics = dev_metrics(dev_examples, [labels[j] for j in best], labels)
+        if select == SELECT_METRIC_SUITE:
+            stances = [Stance(labels[j], float(row[j])) for row, j in zip(probabilities, best)]
+            metrics |= suite_metrics([e.label or "" for e in dev_examples], stances, dev_corpora, labels)
+        return metrics
 
     result = fit(
         model.net,
         lengths=[len(r["input_ids"]) for r in rows],
         collate=collate,
-        settings=replace(run.trainer, select_metric=SELECT_METRIC if dev_examples else None),
+        settings=replace(run.trainer, select_metric=select if dev_examples else None),
         evaluate=(lambda: _scalars(evaluate())) if dev_examples else None,
         state_dir=run.state_dir,
         compute_loss=compute_loss,
@@ -426,7 +454,13 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
     if dev_examples and writer:
         metrics = evaluate()
     record = TrainingRecord.of(run.trainer, result, time.perf_counter() - run.began)
-    facts = {"class_weighting": task.class_weighting, "class_weights": dict(zip(labels, weights))}
+    facts: dict[str, Any] = {"class_weighting": task.class_weighting, "class_weights": dict(zip(labels, weights))}
+    if per_example is not None:  # what each (corpus, label) example weighed
+        facts["example_weights"] = {
+            f"{e.corpus}/{g}": round(float(w), 4) for e, g, w in zip(run.train, run.gold, per_example.tolist())
+        }
+    if dev_examples:
+        facts["select_metric"] = select
     run.save(model, metrics, writer=writer, **record.section(), **facts)
     if writer:
         log.info(
