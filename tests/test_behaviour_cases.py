@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from experiment_scripts import load_script
 from tiny_models import build_pipeline_parts, build_stance
 
 from argmine.pipeline import ArgumentMiner
@@ -39,11 +38,7 @@ MIN_TOPICS = 25
 
 
 def _load_runner():
-    spec = importlib.util.spec_from_file_location("run_behaviour", BEHAVIOUR / "run_behaviour.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BEHAVIOUR / "run_behaviour.py")
 
 
 runner = _load_runner()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +14,7 @@ from argmine.readers.jsonl import read_jsonl
 from argmine.readers.text import read_text_page
 from argmine.stance.gold import derive_cmv_stances
 from argmine.thread import Thread
+from experiment_scripts import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 THREADS_DIR = REPO / "experiments" / "threads"
@@ -40,11 +40,7 @@ def comment_stance_from_components(labels: list[str]) -> str:
 
 
 def load_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_threads", THREADS_DIR / "build_threads.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(THREADS_DIR / "build_threads.py")
 
 
 def test_file_loads_with_unique_thread_ids(threads: list[Thread]) -> None:

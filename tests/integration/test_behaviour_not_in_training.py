@@ -13,7 +13,6 @@ nothing, so they are not searched.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from experiment_scripts import load_script
 
 pytestmark = pytest.mark.integration
 
@@ -88,11 +88,7 @@ CORPORA = {
 
 
 def _load_runner():
-    spec = importlib.util.spec_from_file_location("run_behaviour", BEHAVIOUR / "run_behaviour.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BEHAVIOUR / "run_behaviour.py")
 
 
 @pytest.fixture(scope="module")
