@@ -66,7 +66,7 @@ def test_the_yaml_of_each_default_choice_equals_its_dataclass_defaults(group, op
 
 
 def test_the_choices_copied_from_torch_modules_agree_with_them():
-    from argmine.stance.train import CLASS_WEIGHTINGS
+    from argmine.stance.objective import CLASS_WEIGHTINGS
     from argmine.stance.transformer import POOLINGS
     from argmine.transformer import FINETUNES
 

@@ -33,7 +33,6 @@ data-parallel (see ``argmine.training``), and only rank 0 evaluates and saves.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections import Counter
@@ -43,9 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from argmine.errors import InputError
-from argmine.evaluation.stance import label_metrics, suite_metrics
+from argmine.evaluation.stance import suite_metrics
 from argmine.settings import (
-    CLASS_WEIGHTINGS,
     MODEL_KINDS,
     EnsembleSettings,
     PairSettings,
@@ -58,59 +56,17 @@ from argmine.settings import (
     with_keywords,
 )
 from argmine.stance.inputs import StanceExample
+from argmine.stance.objective import (  # class_weights: also imported from here by callers
+    SELECT_METRIC,
+    SELECT_METRIC_SUITE,
+    class_weights,
+    dev_metrics,
+    gold_labels,
+    scalar_metrics,
+)
 from argmine.thread import Stance
 
 log = logging.getLogger(__name__)
-
-SELECT_METRIC = "stance/dev/macro_f1"
-SELECT_METRIC_SUITE = "stance/dev/mean_macro_f1"  # dev examples from several corpora
-
-
-def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list[float]:
-    """Loss weight of each label (in ``labels`` order) for ``mode`` balanced / sqrt / none."""
-    if mode not in CLASS_WEIGHTINGS:
-        raise InputError(f"class_weighting must be one of {', '.join(CLASS_WEIGHTINGS)}, got {mode!r}")
-    counts = Counter(gold)
-    absent = [label for label in labels if counts[label] == 0]
-    if absent:
-        raise InputError(f"labels {absent} have no training example; drop them from labels or add data")
-    if mode in ("none", "corpus+class"):  # corpus+class weighs each example instead
-        return [1.0] * len(labels)
-    weights = [len(gold) / (len(labels) * counts[label]) for label in labels]
-    return [math.sqrt(w) for w in weights] if mode == "sqrt" else weights
-
-
-def _gold(examples: Sequence[StanceExample], labels: Sequence[str], what: str) -> list[str]:
-    gold = []
-    for example in examples:
-        if example.label is None:
-            raise InputError(f"{what} example {example.thread_id}/{example.item_id} has no gold label")
-        if example.label not in labels:
-            raise InputError(
-                f"{what} example {example.thread_id}/{example.item_id} has label {example.label!r}, "
-                f"not among the labels {list(labels)} (map it in the data config)"
-            )
-        gold.append(example.label)
-    return gold
-
-
-def dev_metrics(examples: Sequence[StanceExample], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """``stance/dev/...`` over all examples, and ``stance/dev/<level>s/...`` when they mix levels."""
-    gold = [e.label or "" for e in examples]
-    out = label_metrics(gold, list(predicted), labels, "stance/dev")
-    levels = sorted({e.level for e in examples})
-    if len(levels) > 1:
-        for level in levels:
-            keep = [i for i, e in enumerate(examples) if e.level == level]
-            out.update(
-                label_metrics([gold[i] for i in keep], [predicted[i] for i in keep], labels, f"stance/dev/{level}s")
-            )
-    return out
-
-
-def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
 
 # Names Python callers used before the settings were typed: they name the same fields.
 KEYWORD_ALIASES = {"lr": "learning_rate", "lora_r": "lora_rank", "cpu_threads": "threads"}
@@ -162,7 +118,7 @@ class _Run:
 
         The writer is rank 0 of a torchrun launch unless told (read from RANK: no torch import here).
         """
-        classifier.meta = replace(classifier.meta, training={**self.info, **facts, "metrics": _scalars(metrics)})
+        classifier.meta = replace(classifier.meta, training={**self.info, **facts, "metrics": scalar_metrics(metrics)})
         if writer if writer is not None else os.environ.get("RANK", "0") == "0":
             classifier.save_pretrained(self.output_dir, card=self.card)
 
@@ -201,8 +157,8 @@ def train_stance(
     if model.classifier not in _TRAINERS:
         raise InputError(f"classifier must be one of {', '.join(_TRAINERS)}, got {model.classifier!r}")
     labels = tuple(labels)
-    gold = _gold(train_examples, labels, "training")
-    dev_gold = _gold(dev_examples, labels, "dev")
+    gold = gold_labels(train_examples, labels, "training")
+    dev_gold = gold_labels(dev_examples, labels, "dev")
     if not gold:
         raise InputError("no training examples")
     info: dict[str, Any] = {
@@ -360,9 +316,9 @@ def _train_ensemble(run: _Run, model: EnsembleSettings) -> dict[str, Any]:
         },
     )
     metrics = pooled_dev_metrics(ensemble)
-    metrics |= {f"unrefit/{k}": v for k, v in _scalars(unrefit).items()}
+    metrics |= {f"unrefit/{k}": v for k, v in scalar_metrics(unrefit).items()}
     for name, member_scores in scores.items():
-        metrics |= {f"member/{name}/{k}": v for k, v in _scalars(member_scores).items() if k.startswith("stance/dev/")}
+        metrics |= {f"member/{name}/{k}": v for k, v in scalar_metrics(member_scores).items() if k.startswith("stance/dev/")}
     seconds = time.perf_counter() - run.began
     run.save(ensemble, metrics, writer=True)  # one process: refused under torchrun above
     log.info("stance ensemble saved to %s (%.0f s)", output_dir, seconds)
@@ -444,7 +400,7 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
         lengths=[len(r["input_ids"]) for r in rows],
         collate=collate,
         settings=replace(run.trainer, select_metric=select if dev_examples else None),
-        evaluate=(lambda: _scalars(evaluate())) if dev_examples else None,
+        evaluate=(lambda: scalar_metrics(evaluate())) if dev_examples else None,
         state_dir=run.state_dir,
         compute_loss=compute_loss,
         progress=run.progress,
