@@ -518,3 +518,11 @@ def test_results_without_run_records_are_replaced_only_with_force(tmp_path: Path
     assert "by hand" in results.read_text(encoding="utf-8")
     assert run_report(parser.parse_args([*args, "--force"])) == 0
     assert "aae2_components" in results.read_text(encoding="utf-8")
+
+
+def test_every_headline_key_is_described_and_the_suite_mean_is_one() -> None:
+    """A dev-suite evaluation (experiment=stance_dev_suite) quotes its mean in RESULTS files, not "–"."""
+    from argmine.evaluation.glossary import RUN_HEADLINE
+
+    assert {"stance/suite/mean_macro_f1", "stance/dev/mean_macro_f1"} <= set(RUN_HEADLINE)
+    assert [key for key in RUN_HEADLINE if not describe_metric(key)] == []

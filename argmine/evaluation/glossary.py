@@ -21,6 +21,8 @@ RUN_HEADLINE = HEADLINE + (
     "stance/dev/macro_f1",
     "stance/dev/comments/macro_f1",
     "stance/dev/components/macro_f1",
+    "stance/dev/mean_macro_f1",  # a stance mix: the mean over its corpora's dev sets, what the epoch is picked by
+    "stance/suite/mean_macro_f1",  # experiment=stance_dev_suite: the mean over every dev set
 )
 CI_SUFFIX = "/ci95"  # metrics.json: "<key>/ci95": [low, high]
 STANCE_LEVELS = ("comments", "components", "messages")  # the order the reports list stance levels in
@@ -111,6 +113,8 @@ _FIXED = {
     ),
     "components/support/gold": "distinct gold components (same message, span and label count once)",
     "components/support/predicted": "distinct predicted components",
+    "stance/dev/mean_macro_f1": "mean of the macro-F1 of each corpus's dev items, every corpus weighing the same",
+    "stance/suite/mean_macro_f1": "mean of the macro-F1 of each dev set of the suite, every set weighing the same",
     "train/best_epoch": "the epoch whose dev score was best (its weights are the checkpoint)",
     "train/steps": "optimizer steps taken",
     "train/loss": "mean training loss of the best epoch",
