@@ -21,7 +21,7 @@ SELECT_METRIC_SUITE = "stance/dev/mean_macro_f1"  # dev examples from several co
 
 
 def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list[float]:
-    """Loss weight of each label (in ``labels`` order) for ``mode`` balanced / sqrt / none."""
+    """Loss weight of each label (in ``labels`` order) for ``mode`` balanced / sqrt / none (corpus+class: all 1)."""
     if mode not in CLASS_WEIGHTINGS:
         raise InputError(f"class_weighting must be one of {', '.join(CLASS_WEIGHTINGS)}, got {mode!r}")
     counts = Counter(gold)
