@@ -249,6 +249,9 @@ MODEL_KINDS: dict[str, type] = {
 # -- conf/task: one dataclass per task kind ------------------------------------------------------------
 
 
+FINAL_STOPS = ("as_annotated", "include")  # task.final_stop: the training targets' sentence-final . ? !
+
+
 @dataclass(frozen=True)
 class ComponentsTask:
     """``task.kind: components``: claims and premises, BIO token classification."""
@@ -256,9 +259,13 @@ class ComponentsTask:
     name: str = "components"
     kind: str = "components"
     context: str | None = None  # null or none: the message alone; position: also where it sits; genre: and its kind
+    # include: a training component that stops right before its sentence's final . ? ! is taught with it
+    # (argmine.segmenter.train.with_final_stops); dev gold is always scored as annotated.
+    final_stop: str = "as_annotated"
 
     def __post_init__(self) -> None:
         _choice("context", self.segmenter_context, CONTEXTS)
+        _choice("final_stop", self.final_stop, FINAL_STOPS)
 
     @property
     def segmenter_context(self) -> str:
@@ -299,6 +306,7 @@ class BothTask(StanceTask):
     name: str = "both"
     kind: str = "both"
     context: str | None = None  # the segmenter's input (as task/components)
+    final_stop: str = "as_annotated"  # the segmenter's training targets (as task/components)
     stance_epochs: int = 4  # the stance half's trainer.epochs
     stance_learning_rate: float | None = None  # the stance half's trainer.learning_rate; null: trainer's
     # The pipeline's reply chain (argmine.stance.chain): weight 0 reads every reply directly.
@@ -308,6 +316,7 @@ class BothTask(StanceTask):
     def __post_init__(self) -> None:
         super().__post_init__()
         _choice("context", self.segmenter_context, CONTEXTS)
+        _choice("final_stop", self.final_stop, FINAL_STOPS)
         _at_least("stance_epochs", self.stance_epochs, 1)
         for name in ("stance_chain_weight", "stance_chain_min_agreement"):
             if not 0.0 <= getattr(self, name) <= 1.0:

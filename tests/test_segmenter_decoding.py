@@ -22,6 +22,7 @@ from argmine.segmenter.decoding import (
     decoding_settings,
     only_stop_words,
     tag_sequence,
+    trim_trailing_connective,
     well_formed_spans,
     word_chars,
 )
@@ -147,6 +148,28 @@ def test_trimming_drops_separators_at_the_edges_but_keeps_a_final_full_stop():
     assert tagged(curly, tags, DecodingSettings(trim_punctuation=True)) == [
         ("Claim", "taxes are theft"), ("Premise", "“ fees are fine ”"),
     ]
+
+
+def test_a_span_over_two_sentences_is_cut_at_the_sentence_end_not_at_an_inner_full_stop():
+    text = "Taxes fell. Rents rose in 3.5 years ! “ So what .” he said"
+    tags = [BC] + [IC] * 17
+    rule = DecodingSettings(split_sentences=True)
+    assert tagged(text, tags, DecodingSettings()) == [("Claim", text)]
+    assert tagged(text, tags, rule) == [("Claim", "Taxes fell."), ("Claim", "Rents rose in 3.5 years !"),
+                                        ("Claim", "“ So what .” he said")]
+
+
+def test_a_trailing_connective_after_a_comma_is_cut_but_content_words_stay():
+    text = "Religion shapes it , and culture follows , but slowly"
+    tags = [BC, IC, IC, IC, IC, BP, IP, IP, IP, IP]  # "... it , and" | "culture follows , but slowly"
+    rule = DecodingSettings(trim_punctuation=True, trim_connectives=True)
+    assert tagged(text, tags, DecodingSettings(trim_punctuation=True)) == [
+        ("Claim", "Religion shapes it , and"), ("Premise", "culture follows , but slowly"),
+    ]
+    assert tagged(text, tags, rule) == [("Claim", "Religion shapes it"), ("Premise", "culture follows , but slowly")]
+    # only function words after the separator, and never the whole span
+    assert trim_trailing_connective(", and", 0, 5) == (0, 5)
+    assert trim_trailing_connective("taxes , so that", 0, 15) == (0, 5)
 
 
 def test_fragments_are_dropped_by_word_characters_and_by_stop_words():

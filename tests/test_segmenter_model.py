@@ -13,8 +13,8 @@ from argmine.checkpoint import META_FILE
 from argmine.errors import CheckpointError
 from argmine.segmenter.encoding import bio_tags
 from argmine.segmenter.model import Segmenter
-from argmine.segmenter.train import evaluate_segmenter, train_segmenter
-from argmine.thread import Comment, Post, Relation, Thread
+from argmine.segmenter.train import evaluate_segmenter, train_segmenter, with_final_stops
+from argmine.thread import Comment, Component, Post, Relation, Thread
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -282,3 +282,27 @@ def test_create_validates_its_arguments(base):
         Segmenter.create(LABELS, encoder=base, max_length=16, stride=9)
     with pytest.raises(CheckpointError):
         Segmenter.create(LABELS, encoder="no-such-encoder")
+
+
+def test_final_stops_are_taught_only_where_a_sentence_ends_right_after_a_component():
+    text = "Taxes fell . Rents rose, sadly. “ Cars go ”? Air"
+    parts = ["Taxes fell", "Rents rose", "sadly.", "Cars go", "Air"]
+    starts = [text.index(p) for p in parts]
+    gold = [Component(f"c{i}", s, s + len(p), "Claim", p) for i, (s, p) in enumerate(zip(starts, parts))]
+    widened = with_final_stops(text, gold)
+    # "Taxes fell" takes " ."; "Rents rose" is followed by a comma; "sadly." has its stop; "Cars go" stops
+    # before a closing quote, not a full stop; "Air" ends the text
+    assert [c.text for c in widened] == ["Taxes fell .", "Rents rose", "sadly.", "Cars go", "Air"]
+    assert all(text[c.start : c.end] == c.text for c in widened)
+    # never into the next component
+    tight = [Component("a", 0, 10, "Claim", "Taxes fell"), Component("b", 11, 12, "Premise", ".")]
+    assert with_final_stops(text, tight) == tuple(tight)
+
+
+def test_train_segmenter_records_the_final_stop_setting(base, tmp_path):
+    train_tiny(TRAIN, None, base, tmp_path / "f", epochs=1, learning_rate=1e-2, batch_size=2, max_steps=1,
+               final_stop="include")
+    meta = json.loads((tmp_path / "f" / META_FILE).read_text(encoding="utf-8"))
+    assert meta["training"]["settings"]["task"]["final_stop"] == "include"
+    with pytest.raises(ValueError, match="final_stop"):
+        train_tiny(TRAIN, None, base, tmp_path / "g", epochs=1, max_steps=1, final_stop="always")

@@ -140,7 +140,7 @@ STANCE = {
 }  # fmt: skip
 RUNS = {
     "components": ("cmv_components", {"trainer": TRAINER, "model": {**TRANSFORMER, "full_top_layers": 1},
-                                       "task": {"name": "segments", "context": "position"}}),
+                                       "task": {"name": "segments", "context": "position", "final_stop": "as_annotated"}}),
     "stance": ("cmv_stance", {"trainer": TRAINER, "model": {**TRANSFORMER, "finetune": "full"},
                               "task": {**STANCE, "name": "stances"}}),
     "ensemble": ("rumoureval2019_stance_ensemble", {
@@ -149,7 +149,7 @@ RUNS = {
                   "ensemble": {"holdout": 0.4, "weights": [0.0, 1.0], "refit": True, "sklearn_only": ["none"]}},
         "task": {**STANCE, "level": "both", "class_weighting": "none"}}),
     "both": ("threads_default", {"trainer": TRAINER, "model": TRANSFORMER,
-                                 "task": {**STANCE, "context": "position", "stance_epochs": 1,
+                                 "task": {**STANCE, "context": "position", "final_stop": "as_annotated", "stance_epochs": 1,
                                           "stance_learning_rate": 2e-3, "name": "pipeline",
                                           "stance_chain_weight": 0.5, "stance_chain_min_agreement": 0.3}}),
 }  # fmt: skip

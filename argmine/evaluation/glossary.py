@@ -45,6 +45,7 @@ _COMPONENTS_MICRO = {  # components/<match>/<metric>
     "micro_precision": "predicted components that match a gold one / all predicted components ({match})",
     "micro_recall": "gold components matched by a prediction / all gold components ({match})",
     "micro_f1": "harmonic mean of micro precision and recall ({match}){extra}",
+    "macro_f1": "mean of the per-label F1 over the checkpoint's labels ({match}); a label never predicted scores 0",
 }
 _COMPONENTS_PER_LABEL = {  # components/<match>/<label>/<metric>
     "support": "number of gold {label} components",

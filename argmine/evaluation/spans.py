@@ -8,6 +8,9 @@ and the scores are set operations on those tuples:
         (the literature's C-F1)
     components/span_exact/<Label>/f1|precision|recall|support
         the same per label; support = gold count
+    components/span_exact/macro_f1, components/span_overlap50/macro_f1
+        the mean of the per-label F1 (a label never predicted scores 0): what a
+        segmenter's best epoch is picked by, so an epoch that drops one label loses
     components/span_overlap50/micro_f1|micro_precision|micro_recall
         same message, same label, and the overlap covers at least half of both
         spans; each gold and each prediction is matched at most once (greedy,
@@ -116,6 +119,9 @@ def span_scores(counts: SpanCounts, *, labels: Sequence[str] | None = None) -> d
     for label in names:
         _put(out, f"{PREFIX}/span_overlap50/{label}", counts.overlap50_by_label[label], counts.gold[label],
              counts.predicted[label], sep="/")
+    for match in ("span_exact", "span_overlap50"):  # a label the model never predicts pulls these down
+        per_label = [out[f"{PREFIX}/{match}/{label}/f1"] for label in names]
+        out[f"{PREFIX}/{match}/macro_f1"] = sum(per_label) / len(per_label) if per_label else 0.0
     classes = sorted(set(counts.tag_gold) | set(counts.tag_predicted))
     out[f"{PREFIX}/token/macro_f1"] = (
         sum(prf(counts.tag_hits[c], counts.tag_gold[c], counts.tag_predicted[c])[2] for c in classes) / len(classes)

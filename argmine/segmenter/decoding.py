@@ -5,8 +5,10 @@
         ▼
     spans of words (first word, last word, label)
         │ split_paragraphs: cut at every line break inside a span
+        │ split_sentences: cut at every sentence end (. ? ! then a capital) inside a span
         │ snap_words: a boundary inside a word moves out to the word's edge
         │ trim_punctuation: leading / trailing separators and space dropped
+        │ trim_connectives: a trailing ", and" / "; but so" (a separator, then only stop words) dropped
         │ min_word_chars, drop_stopword_only: fragments dropped
         ▼
     Components with exact offsets (``text == message_text[start:end]``), ids c1, c2, ...
@@ -23,6 +25,10 @@ Why each rule, and why in this order (measured in experiments/studies/README.md)
   component of AAE2 or CMV v2.0 (train and dev, about 7,300) crosses one, and
   in comments a single line break is a list item, a quoted line or a new
   thought; the pages argmine reads are not hard-wrapped.
+- A sentence end (``.``, ``?`` or ``!``, then space and a capital) ends a span
+  too: 41 of 2,242 CMV v2.0 training components and 1 of 4,309 AAE2 ones hold
+  one (mostly after an abbreviation), and a model's span that swallows two
+  sentences is one of the fragments users see.
 - The tokenizer's words split ``don't`` into ``don ' t``, so a predicted span
   can end inside a written word; snapping moves the boundary out (never in),
   so no word the model put inside a span is lost.
@@ -31,6 +37,9 @@ Why each rule, and why in this order (measured in experiments/studies/README.md)
   quotes and brackets: AAE2's gold never includes the final full stop, CMV's
   does in about half its components, and each model has learnt its corpus's
   habit, so that choice stays with the model.
+- A span that runs past a clause's comma into the next clause's first
+  function words (``... of it , and``) ends at that comma: of 2,242 CMV
+  v2.0 training components 8 end so.
 - After the cuts, what is left of a span can be a fragment (``But``, ``”``,
   ``I``): spans with fewer than ``min_word_chars`` word characters, or made
   only of stop words and punctuation, are dropped (their words become outside).
@@ -52,6 +61,8 @@ from argmine.thread import Component, strip_space
 WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 WORD_CHAR = re.compile(r"\w")
 LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]+")
+# A sentence end inside a span: final punctuation (and closing quotes), the space after it (group 1), a capital.
+SENTENCE_END = re.compile(r"[.!?]+[\"”’)\]]*(\s+)(?=(?:[\"“(\[]\s?)?[A-Z])")
 # Never an argument's own first / last character: separators, and a closing (opening) curly quote or
 # bracket at the start (end). Sentence-final . ? ! at the end and straight quotes are kept: gold
 # conventions differ between corpora and a straight quote may open or close (see the module docstring).
@@ -86,8 +97,10 @@ class DecodingSettings:
 
     viterbi: bool = True  # constrained IOB2 decoding; False: per-word argmax, then repair_bio
     split_paragraphs: bool = False  # no span across a line break: cut it there
+    split_sentences: bool = False  # no span across a sentence end (. ? ! then a capital): cut it there
     snap_words: bool = False  # a span never starts or ends inside a written word
     trim_punctuation: bool = False  # drop separators (, ; : dashes ...) and space at a span's edges
+    trim_connectives: bool = False  # cut a trailing separator followed only by stop words (", and")
     min_word_chars: int = 0  # drop spans with fewer word characters (0: keep all)
     drop_stopword_only: bool = False  # drop spans made only of stop words and punctuation
 
@@ -97,7 +110,8 @@ class DecodingSettings:
 
     def describe(self) -> str:
         """One line for a model card."""
-        names = ("split_paragraphs", "snap_words", "trim_punctuation", "drop_stopword_only")
+        names = ("split_paragraphs", "split_sentences", "snap_words", "trim_punctuation", "trim_connectives",
+                 "drop_stopword_only")
         rules = [name for name in names if getattr(self, name)]
         if self.min_word_chars:
             rules.append(f"min_word_chars={self.min_word_chars}")
@@ -108,8 +122,8 @@ class DecodingSettings:
 LEGACY = DecodingSettings()
 # What new segmenters record, chosen on AAE2 and CMV dev (experiments/studies/README.md, "Decoding rules").
 DEFAULT = DecodingSettings(
-    viterbi=True, split_paragraphs=True, snap_words=True, trim_punctuation=True, min_word_chars=3,
-    drop_stopword_only=True,
+    viterbi=True, split_paragraphs=True, split_sentences=True, snap_words=True, trim_punctuation=True,
+    trim_connectives=True, min_word_chars=3, drop_stopword_only=True,
 )
 TAG_DECODERS = ("viterbi", "argmax")  # the older string form of settings.decoding
 
@@ -148,14 +162,21 @@ def decoding_settings(value: Any) -> DecodingSettings:
 # -- the rules, on character spans ---------------------------------------------------------
 
 
-def split_at_line_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """``[start, end)`` cut at every line break inside it, each piece stripped of surrounding space."""
+def split_at(text: str, start: int, end: int, pattern: re.Pattern[str] = LINE_BREAK) -> list[tuple[int, int]]:
+    """``[start, end)`` cut at every match of ``pattern`` inside it (its group 1 if it has one: what falls out),
+    each piece stripped of surrounding space."""
     pieces, position = [], start
-    for match in LINE_BREAK.finditer(text, start, end):
-        pieces.append((position, match.start()))
-        position = match.end()
+    group = 1 if pattern.groups else 0
+    for match in pattern.finditer(text, start, end):
+        pieces.append((position, match.start(group)))
+        position = match.end(group)
     pieces.append((position, end))
     return [p for p in (strip_space(text, a, b) for a, b in pieces) if p[0] < p[1]]
+
+
+def split_at_line_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` cut at every line break inside it, each piece stripped of surrounding space."""
+    return split_at(text, start, end, LINE_BREAK)
 
 
 def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -176,6 +197,18 @@ def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and (text[end - 1].isspace() or text[end - 1] in TRAILING_TRIM):
         end -= 1
     return start, end
+
+
+# A separator, then at most three written words to the span's end: a candidate dangling connective.
+TRAILING_CLAUSE = re.compile(r"[,;:–—]\s*((?:\w+(?:['’\-]\w+)*\s*){1,3})$")
+
+
+def trim_trailing_connective(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` cut before a trailing separator that only stop words follow (``..., and`` → ``...``)."""
+    match = TRAILING_CLAUSE.search(text, start, end)
+    if match is None or not only_stop_words(match.group(1)) or match.start() == start:
+        return start, end
+    return strip_space(text, start, match.start())
 
 
 def word_chars(text: str) -> int:
@@ -200,6 +233,8 @@ def well_formed_spans(
     pieces: list[tuple[int, int, str]] = []
     for start, end, label in spans:
         parts = split_at_line_breaks(text, start, end) if settings.split_paragraphs else [(start, end)]
+        if settings.split_sentences:
+            parts = [piece for a, b in parts for piece in split_at(text, a, b, SENTENCE_END)]
         pieces += [(a, b, label) for a, b in parts]
     out: list[tuple[int, int, str]] = []
     for start, end, label in sorted(pieces):
@@ -209,6 +244,8 @@ def well_formed_spans(
             start = out[-1][1]
         if settings.trim_punctuation:
             start, end = trim_edges(text, start, end)
+        if settings.trim_connectives:
+            start, end = trim_trailing_connective(text, start, end)
         start, end = strip_space(text, start, end)
         if start >= end:
             continue

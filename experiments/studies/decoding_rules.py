@@ -48,8 +48,10 @@ POST = "The West should do more to support democracy in the South Caucasus."
 
 RULES: dict[str, dict] = {  # one rule at a time, on top of Viterbi
     "split_paragraphs": {"split_paragraphs": True},
+    "split_sentences": {"split_sentences": True},
     "snap_words": {"snap_words": True},
     "trim_punctuation": {"trim_punctuation": True},
+    "trim_connectives": {"trim_connectives": True},
     "min_word_chars=3": {"min_word_chars": 3},
     "drop_stopword_only": {"drop_stopword_only": True},
 }
