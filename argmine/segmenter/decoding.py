@@ -27,7 +27,7 @@ Why each rule, and why in this order (measured in experiments/studies/README.md)
   thought; the pages argmine reads are not hard-wrapped.
 - A sentence end (``.``, ``?`` or ``!``, then space and a capital) ends a span
   too: 41 of 2,242 CMV v2.0 training components and 1 of 4,309 AAE2 ones hold
-  one (mostly after an abbreviation), and a model's span that swallows two
+  one, and a model's span that swallows two
   sentences is one of the fragments users see.
 - The tokenizer's words split ``don't`` into ``don ' t``, so a predicted span
   can end inside a written word; snapping moves the boundary out (never in),
