@@ -37,7 +37,7 @@ from typing import Any, Union
 
 from argmine.errors import ArgmineError
 from argmine.segmenter.context import CONTEXTS
-from argmine.stance.inputs import LEVELS
+from argmine.stance.inputs import LEVELS, LONG_TEXT_READINGS
 
 # Kept equal to the modules that use them (argmine.transformer, argmine.stance.transformer),
 # which import torch; tests/test_settings.py checks they agree.
@@ -285,6 +285,7 @@ class StanceTask:
     post_reserve: int = 64  # tokens kept for the original post in each pair
     parent_reserve: int = 48  # tokens kept for the parent comment of a reply to a reply
     pooling: str = "cls"  # what the head reads: cls or mean
+    long_text: str = "windows_sided_max"  # a text longer than a pair: head, windows_mean or windows_sided_max
 
     def __post_init__(self) -> None:
         _choice("level", self.level, LEVELS)
@@ -293,6 +294,7 @@ class StanceTask:
         _at_least("post_reserve", self.post_reserve, 0)
         _at_least("parent_reserve", self.parent_reserve, 0)
         _choice("pooling", self.pooling, POOLINGS)
+        _choice("long_text", self.long_text, LONG_TEXT_READINGS)
 
     def pair_length(self, model: Any) -> int:
         """Tokens per stance pair: ``max_length``, else the model's (a transformer's) ``max_length``."""

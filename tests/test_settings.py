@@ -136,7 +136,7 @@ TRAINER = {
 TRANSFORMER = {"lora_rank": 3, "lora_alpha": 5, "lora_dropout": 0.0, "max_length": 60, "stride": 6}
 STANCE = {
     "level": "comment", "include_posts": True, "class_weighting": "sqrt", "max_length": 48,
-    "post_reserve": 5, "parent_reserve": 3, "pooling": "mean",
+    "post_reserve": 5, "parent_reserve": 3, "pooling": "mean", "long_text": "head",
 }  # fmt: skip
 RUNS = {
     "components": ("cmv_components", {"trainer": TRAINER, "model": {**TRANSFORMER, "full_top_layers": 1},
@@ -235,6 +235,11 @@ def test_the_stance_half_of_both_records_its_own_epochs_and_rate(trained):
     assert stance["settings"]["trainer"]["epochs"] == 1 and stance["epochs"] == 1
     assert stance["settings"]["trainer"]["learning_rate"] == stance["learning_rate"] == 2e-3
     assert stance["settings"]["trainer"]["weight_decay"] == 0.2  # the rest of the trainer as given
+
+
+def test_the_stance_model_reads_long_texts_as_the_task_says(trained):
+    stance = json.loads((trained["stance"][2] / "checkpoint" / "argmine.json").read_text())
+    assert stance["settings"]["long_text"] == "head"  # what the classifier itself reads, not only the record
 
 
 def test_the_stance_trainer_hands_weight_decay_warmup_and_lora_dropout_on(tiny_encoder, tmp_path, monkeypatch):

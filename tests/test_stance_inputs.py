@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from argmine.stance.inputs import (
+    LEAD,
     MARKER,
     PARENT_SEPARATOR,
     StanceInput,
@@ -13,6 +14,8 @@ from argmine.stance.inputs import (
     head_within,
     stance_examples,
     to_pair,
+    to_window_pairs,
+    windows_within,
 )
 from argmine.thread import Comment, Post, Stance, Thread, make_component
 
@@ -128,3 +131,43 @@ def test_as_input_accepts_pairs_only() -> None:
     assert as_input(("post", "text")) == StanceInput("post", "text")
     with pytest.raises(ValueError, match="StanceInput"):
         as_input(("only one",))  # type: ignore[arg-type]
+
+
+def literal(window: str) -> str:
+    """A window without its markers."""
+    return window.removeprefix(LEAD).removesuffix(MARKER)
+
+
+def test_windows_within_cover_the_text_in_order_at_sentence_ends() -> None:
+    text = "One two three. Four five six seven. Eight nine. Ten eleven twelve thirteen fourteen fifteen sixteen."
+    assert windows_within(text, 100) == [text]  # fits: itself, no markers
+    windows = windows_within(text, 8)
+    assert len(windows) > 1 and all(count_words(w) <= 8 for w in windows)
+    assert windows[0] == "One two three." + MARKER and windows[1].startswith(LEAD)
+    assert not windows[-1].endswith(MARKER) and windows[-1].endswith("sixteen.")
+    assert " ".join(literal(w) for w in windows).split() == text.split()  # every word once, in order
+
+
+def test_windows_within_cut_a_sentence_or_a_word_longer_than_a_window() -> None:
+    long_sentence = " ".join(f"w{i}" for i in range(20)) + "."
+    windows = windows_within(long_sentence, 6)
+    assert all(count_words(w) <= 6 for w in windows)
+    assert " ".join(literal(w) for w in windows).split() == long_sentence.split()
+    chars = len  # one token per character: a 30-character "word" needs several windows
+    word = "x" * 30
+    windows = windows_within(word, 12, chars)
+    assert all(len(w) <= 12 for w in windows) and "".join(literal(w) for w in windows) == word
+
+
+def test_to_window_pairs_reads_a_long_comment_in_full_beside_the_same_post() -> None:
+    short = StanceInput(POST, "I disagree.")
+    assert to_window_pairs(short, budget=40, post_reserve=6, parent_reserve=4) == [
+        to_pair(short, budget=40, post_reserve=6, parent_reserve=4)
+    ]
+    comment = " ".join(f"Background sentence number {i}." for i in range(12)) + " So I disagree."
+    pairs = to_window_pairs(StanceInput(POST, comment, parent="A parent."), budget=30, post_reserve=6, parent_reserve=4)
+    assert len(pairs) > 2
+    assert all(count_words(a) + count_words(b) <= 30 for a, b in pairs)
+    assert all(a.startswith("Title: taxes should be lower.") and a.endswith(PARENT_SEPARATOR + "A parent.") for a, _ in pairs)
+    assert pairs[-1][1].endswith("So I disagree.")  # the last sentence is read, not cut away
+    assert " ".join(literal(b) for _, b in pairs).split() == comment.split()

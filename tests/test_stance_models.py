@@ -197,6 +197,30 @@ def test_long_inputs_fit_max_length(tiny_encoder: Path) -> None:
     assert second == "yes agree ." and first.endswith("…")
 
 
+def test_long_text_readings_pool_every_window(tiny_encoder: Path) -> None:
+    heads = TransformerStanceClassifier.create(
+        LABELS, encoder=tiny_encoder, max_length=48, post_reserve=8, parent_reserve=6, long_text="head"
+    )
+    assert heads.meta.settings["long_text"] == "head"
+    post = "the city should build it ."
+    long = " ".join(["the city is it ."] * 30) + " yes agree ."
+    item, short = StanceInput(post, long), StanceInput(post, "yes agree .")
+    windows = heads.window_pairs([item])[0]
+    assert len(windows) > 2 and windows[-1][1].endswith("yes agree .")
+    p = heads.proba_of_rows(heads.tokenize_pairs(windows))
+    np.testing.assert_allclose(heads.predict_proba([item])[0], heads.proba_of_rows(heads.tokenize([item]))[0])
+    for reading in ("windows_mean", "windows_sided_max"):
+        heads.long_text = reading  # the same weights, read another way
+        row = heads.predict_proba([item, short])
+        np.testing.assert_allclose(row[1], heads.proba_of_rows(heads.tokenize([short]))[0], rtol=1e-5)  # fits: as before
+        np.testing.assert_allclose(row[0].sum(), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(row[0], heads.pool_windows(p), rtol=1e-5)
+    none = LABELS.index("none")
+    assert heads.pool_windows(p)[none] <= p[:, none].min() / (p.max(axis=0).sum() - p[:, none].max() + p[:, none].min()) + 1e-6
+    heads.long_text = "windows_mean"
+    np.testing.assert_allclose(heads.pool_windows(p), p.mean(axis=0), rtol=1e-5)
+
+
 def test_create_rejects_bad_settings(tiny_encoder: Path) -> None:
     with pytest.raises(ValueError, match="finetune"):
         TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, finetune="adapters")
@@ -206,6 +230,8 @@ def test_create_rejects_bad_settings(tiny_encoder: Path) -> None:
         TransformerStanceClassifier.create(["support", "support"], encoder=tiny_encoder)
     with pytest.raises(ValueError, match="pooling"):
         TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, pooling="max")
+    with pytest.raises(ValueError, match="long_text"):
+        TransformerStanceClassifier.create(LABELS, encoder=tiny_encoder, long_text="tail")
 
 
 @pytest.fixture()
@@ -221,7 +247,7 @@ def lora_checkpoint(tiny_encoder: Path, tmp_path: Path) -> Path:
 def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> None:
     TransformerStanceClassifier.from_pretrained(lora_checkpoint)  # the good one loads
     cases = {}
-    for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version", "pooling"):
+    for name in ("fingerprint", "kind", "labels", "missing", "corrupt", "version", "pooling", "long_text"):
         cases[name] = tmp_path / name
         shutil.copytree(lora_checkpoint, cases[name])
     edit_meta(cases["fingerprint"], base_sha256="0" * 64)
@@ -232,6 +258,7 @@ def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> N
     edit_meta(cases["version"], argmine_version="9.0.0")
     settings = json.loads((lora_checkpoint / "argmine.json").read_text())["settings"]
     edit_meta(cases["pooling"], settings={**settings, "pooling": "max"})
+    edit_meta(cases["long_text"], settings={**settings, "long_text": "tail"})
     expected = {
         "fingerprint": "sha256",
         "kind": "expected 'stance'",
@@ -240,6 +267,7 @@ def test_bad_transformer_checkpoints(lora_checkpoint: Path, tmp_path: Path) -> N
         "corrupt": "LoRA adapter",
         "version": "9.0.0",
         "pooling": "settings.pooling",
+        "long_text": "settings.long_text",
     }
     for name, folder in cases.items():
         with pytest.raises(CheckpointError, match=expected[name]):

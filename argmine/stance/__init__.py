@@ -1,8 +1,10 @@
 """Stance toward the original post: support / attack / none (or a corpus's own labels).
 
     gold.py         gold labels from what corpora annotate (CMV relations, RumourEval keys), by label maps
-    inputs.py       thread → StanceExample(StanceInput(post, text, parent), label); long texts reduced by a fixed rule
-    transformer.py  TransformerStanceClassifier: a fine-tuned cross-encoder (LoRA or full)
+    inputs.py       thread → StanceExample(StanceInput(post, text, parent), label); a long text reduced to its
+                    head, or cut into windows that are all read
+    transformer.py  TransformerStanceClassifier: a fine-tuned cross-encoder (LoRA or full); a long text is read
+                    as its settings.long_text says (its head, or every window, pooled)
     baseline.py     SklearnStanceClassifier: TF-IDF + logistic regression, saved without pickles
     ensemble.py     EnsembleStanceClassifier: the two pooled, the weight chosen on held-out training threads
     pair.py         PairStanceClassifier: features of a frozen sentence encoder, a logistic-regression head

@@ -27,6 +27,11 @@ reduced by that rule:
 So short replies leave the room to the post, and the reserves guarantee some
 context for long ones. Nothing is cut later by the tokenizer: the pair fits.
 
+A classifier may instead read a long text in full: ``windows_within`` cuts it
+into consecutive windows (each a ``head_within`` of what is left, marked
+"… " before and " …" after), ``to_window_pairs`` pairs each with the post (and
+parent) as above, and the classifier pools the windows' probabilities.
+
 A source post (RumourEval labels those too) is paired with itself.
 """
 
@@ -34,13 +39,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argmine.errors import InputError
 from argmine.thread import Comment, Thread
 
 LEVELS = ("comment", "component", "both")
+# How a classifier reads a text longer than its pair (a transformer's ``settings.long_text``; without it,
+# "head"): "head", its first sentences (``head_within``); the others read every window of it
+# (``to_window_pairs``) and pool the windows' probabilities (experiments/studies/long_comments.py).
+LONG_TEXT_READINGS = ("head", "windows_mean", "windows_sided_max")
 MARKER = " …"  # appended to a text that was reduced
+LEAD = "… "  # put before a window that does not start the text (``windows_within``)
 PARENT_SEPARATOR = " | replying to: "
 
 TokenCounter = Callable[[str], int]
@@ -118,6 +128,37 @@ def head_within(text: str, budget: int, count_tokens: TokenCounter = count_words
     return reduced or ""
 
 
+def windows_within(text: str, budget: int, count_tokens: TokenCounter = count_words) -> list[str]:
+    """``text`` as consecutive windows of at most ``budget`` tokens that together cover all of it.
+
+    Each window is ``head_within`` of what the windows before it left, so it ends at a sentence end
+    where one fits; a window after the first starts with ``LEAD`` ("… "), one that is not the last
+    ends with ``MARKER``. A text that fits is one window, itself. Every word of ``text`` is in
+    exactly one window (the windows' literal parts, in order, are the text split at whitespace; a
+    single word longer than a window is cut inside it).
+    """
+    if count_tokens(text) <= budget:
+        return [text]
+    room = budget - count_tokens(LEAD) - 1  # a joined text may count a token more than its parts
+    windows: list[str] = []
+    rest = text.strip()
+    while rest:
+        lead = LEAD if windows else ""
+        if count_tokens(lead + rest) <= budget:
+            windows.append(lead + rest)
+            break
+        # a "word" longer than the window (a URL, a run of emoji) is cut between characters
+        head = head_within(rest, room, count_tokens) or _longest_fitting(
+            rest, list(range(1, len(rest))), room, count_tokens
+        )
+        if not head:
+            raise InputError(f"a stance window of {budget} tokens cannot hold one character of the text")
+        kept = head[: -len(MARKER)]
+        windows.append(lead + head)
+        rest = rest[len(kept) :].lstrip()
+    return windows
+
+
 def to_pair(
     item: StanceInput,
     *,
@@ -152,6 +193,34 @@ def to_pair(
             return first, text
         room -= over
     raise ValueError(f"could not fit a stance input into {budget} tokens with this token counter")
+
+
+def text_budget(
+    item: StanceInput, *, budget: int, count_tokens: TokenCounter, post_reserve: int, parent_reserve: int
+) -> int:
+    """The tokens ``to_pair`` leaves a long text of ``item`` (after the post's and parent's reserves)."""
+    separator = count_tokens(PARENT_SEPARATOR) if item.parent is not None else 0
+    post_keep = min(count_tokens(item.post), post_reserve)
+    parent_keep = min(count_tokens(item.parent), parent_reserve) if item.parent is not None else 0
+    return budget - separator - post_keep - parent_keep
+
+
+def to_window_pairs(
+    item: StanceInput,
+    *,
+    budget: int,
+    count_tokens: TokenCounter = count_words,
+    post_reserve: int = 64,
+    parent_reserve: int = 48,
+) -> list[TextPair]:
+    """One ``to_pair`` per window of ``item``'s text (``windows_within``): a long text read in full.
+
+    A text that fits gives the same single pair as ``to_pair``.
+    """
+    reserves = {"post_reserve": post_reserve, "parent_reserve": parent_reserve}
+    room = text_budget(item, budget=budget, count_tokens=count_tokens, **reserves)
+    windows = windows_within(item.text, room - 1, count_tokens) if count_tokens(item.text) > room else [item.text]
+    return [to_pair(replace(item, text=w), budget=budget, count_tokens=count_tokens, **reserves) for w in windows]
 
 
 # -- from threads ---------------------------------------------------------------

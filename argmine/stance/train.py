@@ -354,6 +354,7 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
         post_reserve=task.post_reserve,
         parent_reserve=task.parent_reserve,
         pooling=task.pooling,
+        long_text=task.long_text,
         lora_r=settings.lora_rank,
         lora_alpha=settings.lora_alpha,
         lora_dropout=settings.lora_dropout,

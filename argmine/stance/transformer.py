@@ -1,8 +1,12 @@
 """A cross-encoder stance classifier: (post [+ parent], item) → support / attack / none (or a corpus's labels).
 
     StanceInput ──encode_pairs (to_pair with this tokenizer's counts)──► token ids ──► encoder + head ──► softmax
-                                                                                             │
+         │  (a long text, settings.long_text = windows_*: window_pairs, one pair per window) │
+         │                                                   windows pooled (pool_windows) ◄─┤
     list[Stance(label, score = its probability)] ◄── argmax, back in input order ◄─────────────┘
+
+Training reads each text's head (``encode_pairs``: one pair, one label); prediction reads a long text
+in full when the checkpoint says so (a stance is often taken in a comment's last paragraph).
 
 The model is the packaged encoder with a sequence-pair classification head,
 reading either the first token's pooled state (``pooling="cls"``, the Hugging
@@ -23,7 +27,7 @@ kind ``stance``, the tokenizer files, a ``README.md`` card, and either
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,7 @@ from torch import nn
 
 from argmine.checkpoint import META_FILE, CheckpointMeta, card_scores
 from argmine.errors import CheckpointError, InputError
-from argmine.stance.inputs import StanceInput, TextPair, as_input, to_pair
+from argmine.stance.inputs import LONG_TEXT_READINGS, StanceInput, TextPair, as_input, to_pair, to_window_pairs
 from argmine.thread import Stance
 from argmine.runtime import length_bucketed_batches
 from argmine.transformer import FineTunedModel, LoraSettings, build_model, check_finetune, load_transformer
@@ -98,6 +102,11 @@ class TransformerStanceClassifier(FineTunedModel):
         self.pooling = str(meta.settings.get("pooling", "cls"))  # checkpoints from before the option are cls
         if self.pooling not in POOLINGS:
             raise CheckpointError(f"settings.pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        self.long_text = str(meta.settings.get("long_text", "head"))
+        if self.long_text not in LONG_TEXT_READINGS:
+            raise CheckpointError(
+                f"settings.long_text must be one of {', '.join(LONG_TEXT_READINGS)}, got {self.long_text!r}"
+            )
         self.budget = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
         self._run(model)
 
@@ -123,6 +132,7 @@ class TransformerStanceClassifier(FineTunedModel):
         post_reserve: int = 64,
         parent_reserve: int = 48,
         pooling: str = "cls",
+        long_text: str = "windows_sided_max",
         lora_r: int = 8,
         lora_alpha: int = 16,
         lora_dropout: float = 0.1,
@@ -135,6 +145,8 @@ class TransformerStanceClassifier(FineTunedModel):
         labels = tuple(labels)
         if pooling not in POOLINGS:
             raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if long_text not in LONG_TEXT_READINGS:
+            raise InputError(f"long_text must be one of {', '.join(LONG_TEXT_READINGS)}, got {long_text!r}")
         if len(labels) < 2 or len(set(labels)) != len(labels):
             raise InputError(f"labels must be at least two distinct strings, got {list(labels)}")
         model, tokenizer, meta = build_model(
@@ -148,6 +160,7 @@ class TransformerStanceClassifier(FineTunedModel):
                 "post_reserve": post_reserve,
                 "parent_reserve": parent_reserve,
                 "pooling": pooling,
+                "long_text": long_text,
             },
             min_length=MIN_LENGTH,
             finetune=finetune,
@@ -201,7 +214,8 @@ class TransformerStanceClassifier(FineTunedModel):
             f"- labels: {', '.join(meta.labels)}",
             f"- base encoder: {meta.base_encoder} (weights sha256 {meta.base_sha256})",
             f"- fine-tuning: {meta.finetune}",
-            f"- max length: {meta.settings.get('max_length')} tokens (long texts reduced to their first sentences)",
+            f"- max length: {meta.settings.get('max_length')} tokens; a longer text read as "
+            f"{meta.settings.get('long_text', 'head')} (head: its first sentences; windows: all of it, pooled)",
             f"- pooling: {meta.settings.get('pooling', 'cls')}",
         ]
         for key in ("data", "level", "epochs", "best_epoch", "seed", "class_weighting"):
@@ -215,17 +229,16 @@ class TransformerStanceClassifier(FineTunedModel):
 
     def encode_pairs(self, inputs: Sequence[StanceInput | TextPair]) -> list[TextPair]:
         """The text pairs this model reads, each fitting ``max_length`` tokens (see ``argmine.stance.inputs``)."""
-        count = lru_cache(maxsize=4096)(self.count_tokens)
-        return [
-            to_pair(
-                as_input(item),
-                budget=self.budget,
-                count_tokens=count,
-                post_reserve=self.post_reserve,
-                parent_reserve=self.parent_reserve,
-            )
-            for item in inputs
-        ]
+        return self._pairs(to_pair, inputs)
+
+    def window_pairs(self, inputs: Sequence[StanceInput | TextPair]) -> list[list[TextPair]]:
+        """Each input's text read in full: one pair per window of it (``argmine.stance.inputs.to_window_pairs``)."""
+        return self._pairs(to_window_pairs, inputs)
+
+    def _pairs(self, make: Callable[..., Any], inputs: Sequence[StanceInput | TextPair]) -> list[Any]:
+        count = lru_cache(maxsize=4096)(self.count_tokens)  # a post is counted once for all its comments
+        reserves = {"post_reserve": self.post_reserve, "parent_reserve": self.parent_reserve}
+        return [make(as_input(item), budget=self.budget, count_tokens=count, **reserves) for item in inputs]
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` without special tokens (long texts are measured, not truncated, so no warning)."""
@@ -233,7 +246,10 @@ class TransformerStanceClassifier(FineTunedModel):
 
     def tokenize(self, inputs: Sequence[StanceInput | TextPair]) -> list[dict[str, list[int]]]:
         """Token ids of each input's pair (no padding), checked to fit ``max_length``."""
-        pairs = self.encode_pairs(inputs)
+        return self.tokenize_pairs(self.encode_pairs(inputs))
+
+    def tokenize_pairs(self, pairs: Sequence[TextPair]) -> list[dict[str, list[int]]]:
+        """Token ids of text pairs made by ``encode_pairs`` or ``window_pairs``."""
         if not pairs:
             return []
         encoded = self.tokenizer([a for a, _ in pairs], [b for _, b in pairs], truncation=False, padding=False)
@@ -249,8 +265,30 @@ class TransformerStanceClassifier(FineTunedModel):
     # -- prediction ---------------------------------------------------------------
 
     def predict_proba(self, inputs: Sequence[StanceInput | TextPair], *, batch_size: int = 32) -> np.ndarray:
-        """Label probabilities, one row per input in input order, columns in ``labels`` order."""
-        return self.proba_of_rows(self.tokenize(inputs), batch_size=batch_size)
+        """Label probabilities, one row per input in input order, columns in ``labels`` order.
+
+        A long text is read as ``settings.long_text`` says: its head, or all its windows pooled.
+        """
+        if self.long_text == "head":
+            return self.proba_of_rows(self.tokenize(inputs), batch_size=batch_size)
+        groups = self.window_pairs(inputs)
+        windows = self.proba_of_rows(self.tokenize_pairs([pair for group in groups for pair in group]), batch_size=batch_size)
+        starts = np.cumsum([0] + [len(group) for group in groups])
+        return np.stack([self.pool_windows(windows[a:b]) for a, b in zip(starts[:-1], starts[1:])]) if groups else windows
+
+    def pool_windows(self, p: np.ndarray) -> np.ndarray:
+        """One probability row from a text's windows (rows of ``p``, in text order)."""
+        if len(p) == 1:
+            return p[0]
+        if self.long_text == "windows_mean":
+            return p.mean(axis=0)
+        # windows_sided_max: each side as sure as its surest window, `none` as its least sure (a window that
+        # takes a side decides the text)
+        out = p.max(axis=0)
+        if "none" in self.labels:
+            k = self.labels.index("none")
+            out[k] = p[:, k].min()
+        return out / out.sum()
 
     def proba_of_rows(self, rows: Sequence[dict[str, list[int]]], *, batch_size: int = 32) -> np.ndarray:
         """``predict_proba`` for inputs already tokenized by ``tokenize`` (dev evaluation reuses them).

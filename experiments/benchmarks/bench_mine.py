@@ -112,14 +112,14 @@ class Stopwatch:
 
         return timed
 
-    def wrap_stance(self, classifier: Any) -> list[int]:
-        """Time the classifier's ``predict_proba`` (what the pipeline calls); the list counts the pairs it reads."""
-        read = [0]
+    def wrap_stance(self, classifier: Any) -> list[Any]:
+        """Time the classifier's ``predict_proba`` (what the pipeline calls); the list keeps the inputs it was given."""
+        read: list[Any] = []
         inner = classifier.predict_proba
 
         @functools.wraps(inner)
         def counted(inputs: Any, *args: Any, **kwargs: Any) -> Any:
-            read[0] += len(inputs)
+            read.extend(inputs)
             return inner(inputs, *args, **kwargs)
 
         classifier.predict_proba = self.wrap("stance", counted)
@@ -281,14 +281,17 @@ def main(argv: list[str] | None = None) -> int:
     stance_items = stance_inputs(threads, mined)
     pair_tokens = sum(len(row["input_ids"]) for row in miner.stance.tokenize(stance_items)) if hasattr(
         miner.stance, "tokenize") else 0
+    # a long text read in full is one pair per window (settings.long_text); counted after the clock stopped
+    windows = (sum(len(group) for group in miner.stance.window_pairs(our_pairs))
+               if getattr(miner.stance, "long_text", "head") != "head" else len(our_pairs))
 
     print()
     print(f"load pipeline checkpoint           {load_seconds:7.2f} s   (peak RSS {rss_loaded:,.0f} MB)")
     print(f"argmine mine_many                  {ours:7.2f} s   {len(comments) / ours:7.1f} comments/s   "
           f"{tokens / ours:8.0f} tokens/s   (segmentation {ours_watch.seconds.get('segmentation', 0):.1f} s, "
           f"stance {ours_watch.seconds.get('stance', 0):.1f} s; {our_claims} claims, {len(stance_items)} distinct stance "
-          f"items of {pair_tokens:,} pair tokens; {our_pairs[0]} pairs read, replies' agreement with their parent "
-          f"included)")
+          f"items of {pair_tokens:,} pair tokens; {len(our_pairs)} pairs asked for, replies' agreement with their parent "
+          f"included, read as {windows} windows)")
 
     if not args.skip_naive:
         from transformers import pipeline
