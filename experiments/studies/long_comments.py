@@ -28,23 +28,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pool_on_suite import suite_examples  # noqa: E402  (a sibling study script)
 
 
-def _sided_max(p: np.ndarray, labels: list[str]) -> np.ndarray:
-    # each side as sure as its surest window, `none` as its least sure one: a window that takes a side decides
-    out = p.max(axis=0)
-    if "none" in labels:
-        k = labels.index("none")
-        out[k] = p[:, k].min()
-    return out / out.sum()
+def _reading(model: TransformerStanceClassifier, reading: str):
+    # the classifier's own pooling (argmine.stance.transformer.pool_windows), as a checkpoint would set it
+    def pool(p: np.ndarray) -> np.ndarray:
+        model.long_text = reading
+        return model.pool_windows(p)
+
+    return pool
 
 
-POOLS = {
-    "head (as shipped)": lambda p, labels: p[0],
-    "last window": lambda p, labels: p[-1],
-    "head + last, mean": lambda p, labels: (p[0] + p[-1]) / 2,
-    "all windows, mean": lambda p, labels: p.mean(axis=0),
-    "all windows, geometric mean": lambda p, labels: (lambda g: g / g.sum())(np.exp(np.log(p + 1e-9).mean(axis=0))),
-    "all windows, sided max": _sided_max,
-}
+def pools(model: TransformerStanceClassifier) -> dict:
+    """Each rule: the windows' probabilities (rows, in text order) → one row."""
+    return {
+        "head (as before)": lambda p: p[0],
+        "last window": lambda p: p[-1],
+        "head + last, mean": lambda p: (p[0] + p[-1]) / 2,
+        "all windows, mean": _reading(model, "windows_mean"),
+        "all windows, geometric mean": lambda p: (lambda g: g / g.sum())(np.exp(np.log(p + 1e-9).mean(axis=0))),
+        "all windows, sided max": _reading(model, "windows_sided_max"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(args.save_probabilities, p=p, starts=starts, gold=np.array(gold), corpora=np.array(corpora))
     print("| pooling of the windows | " + " | ".join(names) + " | mean |")
     print("|---" * (len(names) + 2) + "|")
-    for rule, pool in POOLS.items():
-        rows = [pool(p[starts[i] : starts[i + 1]], labels) for i in range(len(groups))]
+    for rule, pool in pools(model).items():
+        rows = [pool(p[starts[i] : starts[i + 1]]) for i in range(len(groups))]
         stances = [Stance(labels[int(r.argmax())], float(r.max())) for r in rows]
         m = suite_metrics(gold, stances, corpora, labels)
         cells = " | ".join(f"{m[f'stance/dev/{n}/macro_f1']:.3f}" for n in names)
