@@ -43,7 +43,7 @@ from argmine.stance.inputs import LEVELS, LONG_TEXT_READINGS
 # which import torch; tests/test_settings.py checks they agree.
 FINETUNES = ("lora", "full")
 POOLINGS = ("cls", "mean")
-CLASS_WEIGHTINGS = ("balanced", "sqrt", "none", "corpus+class")
+CLASS_WEIGHTINGS = ("balanced", "sqrt", "none", "corpus+class", "reply+class")
 DEVICES = ("auto", "cpu", "cuda")  # or an explicit "cuda:N"
 
 

@@ -292,6 +292,20 @@ def test_class_weights() -> None:
         class_weights(gold, LABELS, "inverse")
 
 
+def test_reply_class_weights_balance_labels_within_each_reply_depth() -> None:
+    from argmine.stance.objective import reply_class_weights
+
+    # replies to replies: 3 none, 1 support (the nine-in-ten none of CMV and RumourEval, in small)
+    gold = ["none", "none", "none", "support", "none", "attack"]
+    nested = [True, True, True, True, False, False]
+    w = reply_class_weights(gold, nested)
+    assert sum(w) == pytest.approx(len(w))
+    assert sum(w[:3]) == pytest.approx(w[3])  # within the nested group, none weighs as much as support
+    assert w[4] == pytest.approx(w[5])
+    assert sum(w[:4]) / sum(w[4:]) == pytest.approx(4 / 2)  # each group keeps its share of the examples
+    assert class_weights(gold, LABELS, "reply+class") == [1.0, 1.0, 1.0]  # the loss weighs each example instead
+
+
 def test_train_rejects_unknown_or_missing_labels(tmp_path: Path) -> None:
     bad = [StanceExample("t", "c", "comment", StanceInput("p", "x"), "deny")]
     with pytest.raises(ValueError, match="'deny'.*map it in the data config"):
@@ -447,3 +461,25 @@ def test_corpus_class_weighting_and_selection_by_the_mean_over_dev_corpora(tiny_
     assert json.loads((tmp_path / "single" / "argmine.json").read_text())["training"]["select_metric"] == (
         "stance/dev/macro_f1"
     )
+
+
+def test_reply_class_weighting_trains_and_records_each_reply_depth(tiny_encoder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "reply-weighted"
+    train, dev = invented_examples(60, seed=1), invented_examples(16, seed=2)
+    train_stance(
+        train, dev, classifier="transformer", labels=LABELS, encoder=str(tiny_encoder), output_dir=folder,
+        epochs=1, lr=1e-2, batch_size=8, max_length=48, post_reserve=8, parent_reserve=6, progress=False,
+        class_weighting="reply+class",
+    )  # fmt: skip
+    training = json.loads((folder / "argmine.json").read_text())["training"]
+    assert training["class_weighting"] == "reply+class"
+    weights = training["example_weights"]
+    groups = {key.split("/")[0] for key in weights}
+    assert groups == {"direct reply", "reply to a reply"}
+    counts: dict[str, int] = {}
+    for example in train:
+        key = f"{'reply to a reply' if example.input.parent else 'direct reply'}/{example.label}"
+        counts[key] = counts.get(key, 0) + 1
+    for group in groups:  # each label present in a group carries the same total weight there
+        totals = [weights[k] * n for k, n in counts.items() if k.startswith(group + "/")]
+        assert max(totals) == pytest.approx(min(totals), rel=1e-3)

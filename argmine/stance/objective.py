@@ -28,10 +28,26 @@ def class_weights(gold: Sequence[str], labels: Sequence[str], mode: str) -> list
     absent = [label for label in labels if counts[label] == 0]
     if absent:
         raise InputError(f"labels {absent} have no training example; drop them from labels or add data")
-    if mode in ("none", "corpus+class"):  # corpus+class weighs each example instead
+    if mode in ("none", "corpus+class", "reply+class"):  # these weigh each example instead
         return [1.0] * len(labels)
     weights = [len(gold) / (len(labels) * counts[label]) for label in labels]
     return [math.sqrt(w) for w in weights] if mode == "sqrt" else weights
+
+
+def reply_class_weights(gold: Sequence[str], nested: Sequence[bool]) -> list[float]:
+    """``reply+class``: each example's weight, class-balanced within direct replies and within replies to replies.
+
+    Why: in CMV and RumourEval nine in ten replies to replies are ``none`` toward the post, so a model
+    trained on them learns "a parent in the pair means none" and says ``none`` to every nested reply
+    of our own threads. Here each label weighs the same within each group; each group keeps its share
+    of the examples, and the weights have mean 1.
+    """
+    groups = Counter(nested)
+    per_key = Counter(zip(nested, gold))
+    labels_in = Counter(group for group, _ in per_key)
+    weights = [groups[g] / (labels_in[g] * per_key[(g, y)]) for g, y in zip(nested, gold)]
+    scale = len(weights) / sum(weights) if weights else 1.0
+    return [w * scale for w in weights]
 
 
 def gold_labels(examples: Sequence[StanceExample], labels: Sequence[str], what: str) -> list[str]:

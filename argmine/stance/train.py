@@ -16,7 +16,11 @@ class-weighted cross-entropy: ``class_weighting`` is
   training corpus weighs the same in all and each label the same within it
   (``argmine.stance.pair_train.example_weights``, as the pair model's head):
   the dev suite averages corpora, and DEBAGREEMENT or RumourEval would
-  otherwise outweigh the microtexts tenfold.
+  otherwise outweigh the microtexts tenfold;
+* ``reply+class`` (the transformer only): a weight per example, class-balanced
+  within direct replies and within replies to replies
+  (``argmine.stance.objective.reply_class_weights``): CMV and RumourEval
+  would otherwise teach that a reply to a reply takes no side.
 
 With dev examples from several corpora the best epoch is the one with the best
 mean dev macro-F1 over them (``stance/dev/mean_macro_f1``), not the best over
@@ -62,6 +66,7 @@ from argmine.stance.objective import (  # class_weights: also imported from here
     class_weights,
     dev_metrics,
     gold_labels,
+    reply_class_weights,
     scalar_metrics,
 )
 from argmine.thread import Stance
@@ -364,11 +369,14 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
     targets = [labels.index(g) for g in run.gold]
     dev_rows = model.tokenize([e.input for e in dev_examples]) if dev_examples else []
     weight = torch.tensor(weights, dtype=torch.float32)
-    per_example = None  # task.class_weighting corpus+class: each example's own weight (mean 1)
+    per_example = None  # task.class_weighting corpus+class or reply+class: each example's own weight (mean 1)
+    groups = [e.corpus for e in run.train]  # what the recorded example weights are keyed by, with the label
     if task.class_weighting == "corpus+class":
-        per_example = torch.tensor(
-            example_weights(run.gold, [e.corpus for e in run.train], "corpus+class"), dtype=torch.float32
-        )
+        per_example = torch.tensor(example_weights(run.gold, groups, "corpus+class"), dtype=torch.float32)
+    elif task.class_weighting == "reply+class":
+        groups = ["reply to a reply" if e.input.parent is not None else "direct reply" for e in run.train]
+        per_example = torch.tensor(reply_class_weights(run.gold, [g != "direct reply" for g in groups]),
+                                   dtype=torch.float32)  # fmt: skip
     dev_corpora = [e.corpus for e in dev_examples]
     select = SELECT_METRIC_SUITE if len(set(dev_corpora)) > 1 else SELECT_METRIC
 
@@ -412,9 +420,9 @@ def _train_transformer(run: _Run, model: TransformerSettings) -> dict[str, Any]:
         metrics = evaluate()
     record = TrainingRecord.of(run.trainer, result, time.perf_counter() - run.began)
     facts: dict[str, Any] = {"class_weighting": task.class_weighting, "class_weights": dict(zip(labels, weights))}
-    if per_example is not None:  # what each (corpus, label) example weighed
+    if per_example is not None:  # what each (corpus or reply depth, label) example weighed
         facts["example_weights"] = {
-            f"{e.corpus}/{g}": round(float(w), 4) for e, g, w in zip(run.train, run.gold, per_example.tolist())
+            f"{group}/{g}": round(float(w), 4) for group, g, w in zip(groups, run.gold, per_example.tolist())
         }
     if dev_examples:
         facts["select_metric"] = select
