@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -206,20 +207,45 @@ def test_every_component_text_equals_its_slice_and_spans_are_disjoint_and_well_f
         text = " ".join(rng.choice(pieces, size=int(rng.integers(1, 25))))
         words = words_of(text)
         probs = rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=len(words)).astype(np.float32)
-        for settings in (LEGACY, DEFAULT, DecodingSettings(viterbi=False, snap_words=True, trim_punctuation=True)):
+        labelled = replace(DEFAULT, label_by_span=False)
+        for settings in (LEGACY, DEFAULT, labelled, DecodingSettings(viterbi=False, snap_words=True, trim_punctuation=True)):
             found = decode_words(text, words, probs, TAGS, settings)
             for component in found:
                 assert text[component.start : component.end] == component.text != ""
                 assert component.text == component.text.strip()
                 assert 0.0 <= component.score <= 1.0
             assert all(a.end <= b.start for a, b in zip(found, found[1:]))
-            if settings is DEFAULT:
+            if settings in (DEFAULT, labelled):
                 for c in found:
                     assert word_chars(c.text) >= 3 and not crosses_line_break(c.text)
                     assert not only_stop_words(c.text)
                     # never starts or ends inside a written word
                     assert not (c.start > 0 and re.match(r"\w", text[c.start - 1]) and re.match(r"\w", text[c.start]))
                     assert not (c.end < len(text) and re.match(r"\w", text[c.end - 1]) and re.match(r"\w", text[c.end]))
+
+
+def test_label_by_span_finds_the_span_label_free_then_labels_it_by_its_words_mean():
+    text = "remote teams"
+    words = words_of(text)
+    # Both words are most likely inside a component (0.60, 0.68), but no labelled path beats O O: the label wavers.
+    probs = np.array([
+        [0.40, 0.30, 0.00, 0.30, 0.00],
+        [0.32, 0.00, 0.30, 0.00, 0.38],
+    ], dtype=np.float32)
+    assert DEFAULT.label_by_span
+    assert decode_words(text, words, probs, TAGS, replace(DEFAULT, label_by_span=False)) == []
+    by_span = decode_words(text, words, probs, TAGS, DEFAULT)
+    assert [(c.label, c.text) for c in by_span] == [("Premise", text)]
+    # Premise's mean inside-probability over the two words, (0.30 + 0.38) / 2, is its score (Claim's: 0.30)
+    assert by_span[0].score == pytest.approx(0.34, abs=1e-6)
+    # one label: the same spans as labelled decoding, whatever the probabilities
+    rng = np.random.default_rng(5)
+    one = bio_tags(["Claim"])
+    for _ in range(50):
+        probs = rng.dirichlet(np.ones(3) * 0.4, size=len(words)).astype(np.float32)
+        assert decode_words(text, words, probs, one, DEFAULT) == decode_words(
+            text, words, probs, one, replace(DEFAULT, label_by_span=False)
+        )
 
 
 def test_spans_of_no_word_and_empty_texts():

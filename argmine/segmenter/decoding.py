@@ -2,6 +2,7 @@
 
     word probabilities (encoding.merge_windows, one row per word)
         │ viterbi: constrained IOB2 (encoding.viterbi_bio), else argmax + encoding.repair_bio
+        │ label_by_span: Viterbi over O / B / I with the labels summed (where a span is), label later
         ▼
     spans of words (first word, last word, label)
         │ split_paragraphs: cut at every line break inside a span
@@ -10,6 +11,7 @@
         │ trim_punctuation: leading / trailing separators and space dropped
         │ trim_connectives: a trailing ", and" / "; but so" (a separator, then only stop words) dropped
         │ min_word_chars, drop_stopword_only: fragments dropped
+        │ label_by_span: each span's label, the one its words are most inside on average
         ▼
     Components with exact offsets (``text == message_text[start:end]``), ids c1, c2, ...
 
@@ -40,6 +42,13 @@ Why each rule, and why in this order (measured in experiments/studies/README.md)
 - A span that runs past a clause's comma into the next clause's first
   function words (``... of it , and``) ends at that comma: of 2,242 CMV
   v2.0 training components 8 end so.
+- Where a span is and what it is are two questions (``label_by_span``). A
+  word the model calls 0.35 ``B-Claim``, 0.30 ``B-Premise``, 0.35 ``O`` is
+  most likely inside a component (0.65), yet labelled Viterbi may leave it
+  out, or end a span where the label wavers. So spans are found with each
+  ``B-L`` summed into one B and each ``I-L`` into one I; after the cuts each
+  piece takes the label whose ``B-L`` + ``I-L`` is highest on average over
+  its words (the same mean the component's ``score`` reports).
 - After the cuts, what is left of a span can be a fragment (``But``, ``”``,
   ``I``): spans with fewer than ``min_word_chars`` word characters, or made
   only of stop words and punctuation, are dropped (their words become outside).
@@ -54,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from argmine.segmenter.encoding import repair_bio, viterbi_bio, word_spans
+from argmine.segmenter.encoding import bio_tags, repair_bio, viterbi_bio, word_spans
 from argmine.thread import Component, strip_space
 
 # A written word: word characters, joined by inner apostrophes and hyphens ("don't", "self-driving").
@@ -103,6 +112,7 @@ class DecodingSettings:
     trim_connectives: bool = False  # cut a trailing separator followed only by stop words (", and")
     min_word_chars: int = 0  # drop spans with fewer word characters (0: keep all)
     drop_stopword_only: bool = False  # drop spans made only of stop words and punctuation
+    label_by_span: bool = False  # spans found label-free (B = any B-L), then each labelled by its words' mean
 
     def record(self) -> dict[str, Any]:
         """What ``argmine.json`` keeps as ``settings.decoding``."""
@@ -111,7 +121,7 @@ class DecodingSettings:
     def describe(self) -> str:
         """One line for a model card."""
         names = ("split_paragraphs", "split_sentences", "snap_words", "trim_punctuation", "trim_connectives",
-                 "drop_stopword_only")
+                 "drop_stopword_only", "label_by_span")
         rules = [name for name in names if getattr(self, name)]
         if self.min_word_chars:
             rules.append(f"min_word_chars={self.min_word_chars}")
@@ -123,7 +133,7 @@ LEGACY = DecodingSettings()
 # What new segmenters record, chosen on AAE2 and CMV dev (experiments/studies/README.md, "Decoding rules").
 DEFAULT = DecodingSettings(
     viterbi=True, split_paragraphs=True, split_sentences=True, snap_words=True, trim_punctuation=True,
-    trim_connectives=True, min_word_chars=3, drop_stopword_only=True,
+    trim_connectives=True, min_word_chars=3, drop_stopword_only=True, label_by_span=True,
 )
 TAG_DECODERS = ("viterbi", "argmax")  # the older string form of settings.decoding
 
@@ -268,6 +278,22 @@ def tag_sequence(probabilities: np.ndarray, tags: Sequence[str], settings: Decod
     return repair_bio([int(i) for i in probabilities.argmax(axis=1)], tags)
 
 
+ANY_LABEL = bio_tags(("any",))  # the tags of label-free decoding (``label_by_span``)
+
+
+def word_spans_of(
+    probabilities: np.ndarray, tags: Sequence[str], settings: DecodingSettings
+) -> list[tuple[int, int, str]]:
+    """``(first word, last word, label)`` of each decoded span; under ``label_by_span`` the label is ``"any"``.
+
+    Label-free decoding reads ``tags`` as ``bio_tags`` lays them out (O, then B-L, I-L per label).
+    """
+    if not settings.label_by_span:
+        return word_spans(tag_sequence(probabilities, tags, settings), tags)
+    b, i = probabilities[:, 1::2].sum(axis=1), probabilities[:, 2::2].sum(axis=1)
+    return word_spans(tag_sequence(np.stack([probabilities[:, 0], b, i], axis=1), ANY_LABEL, settings), ANY_LABEL)
+
+
 def decode_words(
     text: str,
     words: Sequence[tuple[int, int]],
@@ -280,25 +306,28 @@ def decode_words(
     """The components of ``text`` from one probability row per word (``words``: character spans).
 
     ``score`` is the mean, over the words a component overlaps, of the
-    probability that the word is inside a component of its label (``B-L`` + ``I-L``).
+    probability that the word is inside a component of its label (``B-L`` + ``I-L``);
+    under ``label_by_span`` the label is the one with the highest such mean.
     """
     if len(words) != len(probabilities):
         raise ValueError(f"{len(probabilities)} probability rows for {len(words)} words")
     if not words:
         return []
-    spans = [
-        (words[first][0], words[last][1], label)
-        for first, last, label in word_spans(tag_sequence(probabilities, tags, settings), tags)
-    ]
+    found = word_spans_of(probabilities, tags, settings)
+    spans = [(words[first][0], words[last][1], label) for first, last, label in found]
     spans = well_formed_spans(text, spans, settings)
     starts = np.array([w[0] for w in words])
     ends = np.array([w[1] for w in words])
+    labels = [tag[2:] for tag in tags[1::2]]
     components = []
     for k, (start, end, label) in enumerate(spans, start=1):
         inside = np.flatnonzero((starts < end) & (ends > start))
-        columns = [tags.index(f"B-{label}"), tags.index(f"I-{label}")]
-        score = float(probabilities[inside][:, columns].sum(axis=1).mean())
+        means = {
+            name: float(probabilities[inside][:, [tags.index(f"B-{name}"), tags.index(f"I-{name}")]].sum(axis=1).mean())
+            for name in (labels if settings.label_by_span else [label])
+        }
+        label = max(means, key=means.__getitem__)  # the first label wins a tie (bio_tags order)
         components.append(
-            Component(id=f"{id_prefix}{k}", start=start, end=end, label=label, text=text[start:end], score=score)
+            Component(id=f"{id_prefix}{k}", start=start, end=end, label=label, text=text[start:end], score=means[label])
         )
     return components

@@ -54,6 +54,7 @@ RULES: dict[str, dict] = {  # one rule at a time, on top of Viterbi
     "trim_connectives": {"trim_connectives": True},
     "min_word_chars=3": {"min_word_chars": 3},
     "drop_stopword_only": {"drop_stopword_only": True},
+    "label_by_span": {"label_by_span": True},
 }
 
 
