@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from argmine.segmenter.encoding import bio_tags, repair_bio, viterbi_bio, word_spans
+from argmine.segmenter.encoding import bio_tags, labels_of_tags, repair_bio, viterbi_bio, word_spans
 from argmine.thread import Component, strip_space
 
 # A written word: word characters, joined by inner apostrophes and hyphens ("don't", "self-driving").
@@ -318,13 +318,13 @@ def decode_words(
     spans = well_formed_spans(text, spans, settings)
     starts = np.array([w[0] for w in words])
     ends = np.array([w[1] for w in words])
-    labels = [tag[2:] for tag in tags[1::2]]
+    candidates = labels_of_tags(tags) if settings.label_by_span else None  # None: the span keeps its label
     components = []
     for k, (start, end, label) in enumerate(spans, start=1):
         inside = np.flatnonzero((starts < end) & (ends > start))
         means = {
             name: float(probabilities[inside][:, [tags.index(f"B-{name}"), tags.index(f"I-{name}")]].sum(axis=1).mean())
-            for name in (labels if settings.label_by_span else [label])
+            for name in (candidates or [label])
         }
         label = max(means, key=means.__getitem__)  # the first label wins a tie (bio_tags order)
         components.append(
