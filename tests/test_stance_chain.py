@@ -10,6 +10,7 @@ from argmine.errors import CheckpointError, InputError
 from argmine.pipeline import ArgumentMiner
 from argmine.settings import BothTask, SettingsError
 from argmine.stance.chain import ChainSettings, chained_proba, predict_stances
+from argmine.stance.inputs import StanceInput
 from argmine.stance.predict import predict_threads
 from argmine.thread import Comment, Post, Thread, make_component
 
@@ -88,6 +89,17 @@ def test_without_a_chain_every_reply_is_read_directly():
 def test_a_reply_unsure_whether_it_agrees_keeps_its_direct_reading():
     got = predict_stances(scripted(), [thread()], level="comment", chain=ChainSettings(min_agreement=0.85))
     assert got[("t", "c2")].label == "none"  # its disagreement with c1 is 0.8 sure
+
+
+def test_at_full_weight_a_reply_is_read_directly_only_where_its_agreement_is_unsure():
+    direct_c2 = StanceInput(post=POST, text=C2, parent=C1)
+    for chain, read in ((ChainSettings(), False), (ChainSettings(min_agreement=0.85), True),
+                        (ChainSettings(weight=0.5), True)):
+        classifier = scripted()
+        got = predict_stances(classifier, [thread()], level="comment", chain=chain)
+        assert (direct_c2 in classifier.asked) is read, chain
+        assert set(got) == {("t", "c1"), ("t", "c2"), ("t", "c3")}
+    assert StanceInput(post=C1, text=C2) in classifier.asked  # the agreement is always read
 
 
 def test_half_weight_mixes_the_chain_with_the_direct_reading():
