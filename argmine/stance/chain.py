@@ -19,8 +19,9 @@ a comment ``c`` replying to a comment ``p``:
 Only replies whose agreement is sure enough (``max(a_s, a_a) ≥ min_agreement``) are chained; the
 others keep the direct reading. A claim of a reply is chained the same way (its own agreement with
 the holder's parent). At full weight a nested item's direct reading is only asked for when its
-agreement is unsure (the other one would be thrown away): same answers, fewer pairs to read. Direct replies to the post, and the post itself, are read as before. The
-shipped default's settings and what they cost on each dev set: its model card.
+agreement is unsure (otherwise it would be thrown away): same answers, fewer pairs to read. Direct
+replies to the post, and the post itself, are read as before. The shipped default's settings and
+what they cost on each dev set: its model card.
 """
 
 from __future__ import annotations
