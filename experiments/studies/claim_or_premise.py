@@ -77,7 +77,8 @@ def joined(cmv: str, segmenter_dir: str, models: dict, featurize) -> None:
     gold = [[replace(c, label=mapped[c.label]) for c in m.components] for t in threads for m in t.messages()]
     segmenter = Segmenter.from_pretrained(segmenter_dir)
     tags = list(segmenter.tags)
-    claim_cols, premise_cols = [tags.index("B-Claim"), tags.index("I-Claim")], [tags.index("B-Premise"), tags.index("I-Premise")]
+    claim_cols = [tags.index("B-Claim"), tags.index("I-Claim")]
+    premise_cols = [tags.index("B-Premise"), tags.index("I-Premise")]
     found, claim_odds = [], []
     for tok, probs in segmenter.word_probabilities([m[2] for m in messages]):
         spans_here = sorted(decode_words(tok.text, tok.words, probs, tags, DEFAULT), key=lambda c: c.start)
@@ -92,7 +93,8 @@ def joined(cmv: str, segmenter_dir: str, models: dict, featurize) -> None:
 
     def line(name: str, predicted: list) -> None:
         m = message_component_metrics(messages, gold, predicted, labels=["Claim", "Premise"])
-        keys = ("span_exact/micro_f1", "span_overlap50/micro_f1", "span_overlap50/Claim/f1", "span_overlap50/Premise/f1")
+        keys = ("span_exact/micro_f1", "span_overlap50/micro_f1",
+                "span_overlap50/Claim/f1", "span_overlap50/Premise/f1")
         print(f"| {segmenter_dir} | {name} | " + " | ".join(f"{m['components/' + k]:.3f}" for k in keys) + " |")
 
     line("segmenter's labels", found)
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         "words + position": (LogisticRegression(C=1.0, max_iter=2000).fit(x_train, y_train),
                              lambda rows: features(rows, False), prior),
     }
-    print("\n| segmenter | labels | span-exact | overlap-50 | Claim overlap-50 | Premise overlap-50 |\n|---|---|---|---|---|---|")
+    print("\n| segmenter | labels | span-exact | overlap-50 | Claim overlap-50 | Premise overlap-50 |")
+    print("|---|---|---|---|---|---|")
     for segmenter_dir in args.segmenter:
         joined(args.cmv, segmenter_dir, models, span_rows)
     return 0
